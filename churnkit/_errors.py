@@ -1,0 +1,27 @@
+"""Domain exceptions.
+
+Every churnkit error is a ``ValueError`` so that generic callers can catch it, and every
+message names the input (file, column, row, value) and says how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class ChurnkitError(ValueError):
+    """Base class of churnkit's domain errors."""
+
+
+class DataValidationError(ChurnkitError):
+    """The input data cannot be used as it is (structure, not single rows)."""
+
+
+class MissingColumnError(DataValidationError):
+    """A required column is absent from an input table."""
+
+
+class SegmentRulesError(ChurnkitError):
+    """Segment rules overlap, leave a gap, or are malformed."""
+
+
+class ConfigError(ChurnkitError):
+    """A configuration file or value is invalid."""

@@ -1,0 +1,60 @@
+"""The public surface: every advertised name resolves, and importing churnkit stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import churnkit
+
+
+def test_every_public_name_resolves():
+    for name in churnkit.__all__:
+        assert getattr(churnkit, name) is not None, name
+
+
+def test_lazy_table_and_all_agree():
+    assert set(churnkit._LAZY) <= set(churnkit.__all__)
+
+
+def test_domain_errors_are_value_errors():
+    for name in (
+        "ChurnkitError",
+        "DataValidationError",
+        "MissingColumnError",
+        "SegmentRulesError",
+        "ConfigError",
+    ):
+        assert issubclass(getattr(churnkit, name), ValueError)
+
+
+def test_import_is_light():
+    # a fresh interpreter: pandas, duckdb and matplotlib must not be imported by `import churnkit`
+    code = (
+        "import sys, time; t = time.perf_counter(); import churnkit; "
+        "dt = time.perf_counter() - t; "
+        "heavy = sorted(m for m in ('pandas', 'duckdb', 'matplotlib', 'scipy') if m in sys.modules); "
+        "print(dt, ','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds, heavy = out.stdout.split(" ")
+    assert heavy.strip() == ""
+    assert float(seconds) < 0.5
+
+
+def test_environment_yml_mirrors_pyproject():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["dev"]
+    conda = yaml.safe_load((root / "environment.yml").read_text())["dependencies"]
+    conda_names = {re.split(r"[<>=]", d)[0] for d in conda if isinstance(d, str)}
+    aliases = {"duckdb": "python-duckdb"}  # conda-forge's name for the same package
+    for requirement in wanted:
+        name = re.split(r"[<>=\[]", requirement)[0]
+        assert aliases.get(name, name) in conda_names, f"{name} is in pyproject.toml but not environment.yml"
