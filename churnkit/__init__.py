@@ -40,12 +40,18 @@ _LAZY: dict[str, str] = {
     "plot_segment_sizes": "churnkit._plots",
     "plot_retention_rates": "churnkit._plots",
     "plot_migration_heatmap": "churnkit._plots",
+    "BGNBD": "churnkit._bgnbd",
+    "GammaGamma": "churnkit._gamma_gamma",
+    "expected_revenue": "churnkit._gamma_gamma",
+    "rfm_summary": "churnkit._rfm_summary",
 }
 
 __all__ = [
+    "BGNBD",
     "ChurnkitError",
     "ConfigError",
     "DataValidationError",
+    "GammaGamma",
     "MissingColumnError",
     "SegmentDynamics",
     "SegmentRules",
@@ -56,18 +62,22 @@ __all__ = [
     "assign_segments",
     "datasets",
     "default_segment_rules",
+    "expected_revenue",
     "load_customers",
     "load_orders",
     "plot_migration_heatmap",
     "plot_retention_rates",
     "plot_segment_sizes",
+    "rfm_summary",
     "segment_dynamics",
     "segment_profile",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from churnkit import datasets
+    from churnkit._bgnbd import BGNBD
     from churnkit._dynamics import SegmentDynamics, segment_dynamics
+    from churnkit._gamma_gamma import GammaGamma, expected_revenue
     from churnkit._io import load_customers, load_orders
     from churnkit._log import TransactionLog
     from churnkit._plots import (
@@ -76,6 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover
         plot_segment_sizes,
     )
     from churnkit._profile import segment_profile
+    from churnkit._rfm_summary import rfm_summary
     from churnkit._segment_rules import SegmentRules, default_segment_rules
     from churnkit._segments import assign_segments
     from churnkit._validation import ValidationReport
