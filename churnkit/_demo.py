@@ -78,6 +78,7 @@ def run_demo(
             customers=data / "customers.csv",
             customer_columns=customer_columns,
             as_of=shop.end,
+            name="data/orders.csv",
         )
         write_validation(log, tmp / "validation")
         timings["validate"] = time.perf_counter() - t0

@@ -117,11 +117,11 @@ def segment_dynamics(
     """
     import pandas as pd
 
-    from churnkit._segments import segment_snapshots
+    from churnkit._segments import segment_transitions
 
     rules = rules or default_segment_rules()
     bounds = _period_bounds(log, freq, start, end)
-    snaps = segment_snapshots(log, bounds, rules, with_next=True)
+    moves = segment_transitions(log, bounds, rules)
     # the rows at each period's starting bound describe that period
     periods = pd.DataFrame(
         {
@@ -132,21 +132,13 @@ def segment_dynamics(
         }
     )
     label = dict(zip(periods["snapshot"], periods["period"], strict=True))
-    now = snaps[snaps["snapshot"] < bounds[-1]]
+    now = moves[moves["snapshot"] < bounds[-1]].assign(period=lambda d: d["snapshot"].map(label))
     table = (
-        pd.DataFrame(
-            {
-                "period": now["snapshot"].map(label),
-                "segment": now["segment"],
-                "bought": now["bought_next"].astype(bool),
-                "revenue": now["revenue_next"],
-            }
-        )
-        .groupby(["period", "segment"], observed=False, sort=True)
-        .agg(customers=("bought", "size"), buyers=("bought", "sum"), revenue=("revenue", "sum"))
+        now.groupby(["period", "segment"], observed=False, sort=True)
+        .agg(customers=("customers", "sum"), buyers=("buyers", "sum"),
+             revenue=("revenue_next", "sum"))
         .reset_index()
     )
-    table["buyers"] = table["buyers"].astype("int64")
     table["retention_rate"] = table["buyers"] / table["customers"].where(table["customers"] > 0)
     table["revenue"] = table["revenue"].round(2)
     table = table.merge(periods.drop(columns="snapshot"), on="period", how="left")[
@@ -154,31 +146,27 @@ def segment_dynamics(
          "retention_rate", "revenue"]
     ]
     previous = dict(zip(bounds[1:], bounds[:-1], strict=True))
-    # snapshots are sorted by date, so a customer's first row is their first snapshot
-    entered = snaps[~snaps["customer_id"].duplicated() & (snaps["snapshot"] > bounds[0])]
-    moves = pd.concat(
+    entered = moves[moves["entered"]]
+    migration = pd.concat(
         [
-            pd.DataFrame(
-                {
-                    "period": now["snapshot"].map(label),
-                    "from_segment": now["segment"].astype(str),
-                    "to_segment": now["next_segment"].astype(str),
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "period": entered["snapshot"].map(previous).map(label),
-                    "from_segment": ENTERED,
-                    "to_segment": entered["segment"].astype(str),
-                }
-            ),
+            pd.DataFrame({
+                "period": now["period"],
+                "from_segment": now["segment"].astype(str),
+                "to_segment": now["next_segment"].astype(str),
+                "customers": now["customers"],
+            }),
+            pd.DataFrame({
+                "period": entered["snapshot"].map(previous).map(label),
+                "from_segment": ENTERED,
+                "to_segment": entered["segment"].astype(str),
+                "customers": entered["customers"],
+            }),
         ],
         ignore_index=True,
     )
     migration = (
-        moves.groupby(["period", "from_segment", "to_segment"], sort=True)
-        .size()
-        .rename("customers")
+        migration.groupby(["period", "from_segment", "to_segment"], sort=True)["customers"]
+        .sum()
         .reset_index()
     )
     return SegmentDynamics(table=table, migration=migration, rules=rules, freq=freq)

@@ -28,9 +28,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from churnkit._errors import SegmentRulesError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 VARIABLES: tuple[str, ...] = ("purchases", "recency_ratio", "value_pct", "recency_days")
 SEGMENT_LABELS: dict[str, dict[str, str]] = {
@@ -81,18 +84,18 @@ class SegmentRule:
     boxes: tuple[dict[str, Range], ...]
     description: str = ""
 
-    def sql(self) -> str:
-        """SQL condition, true for values inside any of the boxes."""
-        parts = []
+    def matches(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Boolean mask of the rows of ``values`` (variable → array) inside any box."""
+        import numpy as np
+
+        n = len(next(iter(values.values())))
+        hit = np.zeros(n, dtype=bool)
         for box in self.boxes:
-            terms = []
+            inside = np.ones(n, dtype=bool)
             for var, (low, high) in box.items():
-                if low > -math.inf:
-                    terms.append(f"{var} >= {low!r}")
-                if high < math.inf:
-                    terms.append(f"{var} < {high!r}")
-            parts.append("(" + (" AND ".join(terms) or "TRUE") + ")")
-        return " OR ".join(parts)
+                inside &= (values[var] >= low) & (values[var] < high)
+            hit |= inside
+        return hit
 
 
 @dataclass(frozen=True)
@@ -201,10 +204,14 @@ class SegmentRules:
 
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
-    def case_sql(self) -> str:
-        """SQL ``CASE`` expression giving the segment of a row of variables."""
-        whens = " ".join(f"WHEN {r.sql()} THEN '{r.name}'" for r in self.rules)
-        return f"CASE {whens} END"
+    def classify(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Position in :attr:`names` of each row's segment (the rules tile the space)."""
+        import numpy as np
+
+        out = np.full(len(next(iter(values.values()))), -1, dtype=np.int8)
+        for i, rule in enumerate(self.rules):
+            out[rule.matches(values)] = i
+        return out
 
 
 def default_segment_rules() -> SegmentRules:

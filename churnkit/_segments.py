@@ -1,13 +1,20 @@
 """Lifecycle segment of every customer at a date, and the values that put it there.
 
-One SQL pass (DuckDB) computes the segment variables for any number of snapshot dates, so
-:func:`assign_segments` (one date) and :func:`churnkit.segment_dynamics` (one date per period)
-agree by construction.
+DuckDB reduces the order lines to purchase occasions once; a sweep over the snapshot dates
+then advances every customer's running state (purchases, net revenue, last purchase) with
+the occasions of each period. :func:`assign_segments` (one date) and
+:func:`churnkit.segment_dynamics` (one date per period) share the sweep, so they agree by
+construction, and the cost grows with occasions + customers × dates, not with their product
+of joins.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from churnkit._segment_rules import (
     FIRST_GAP_FALLBACK_DAYS,
@@ -21,19 +28,7 @@ if TYPE_CHECKING:
 
     from churnkit._log import TransactionLog
 
-SEGMENT_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "segment",
-    "purchases",
-    "first_purchase",
-    "last_purchase",
-    "recency_days",
-    "typical_gap_days",
-    "recency_ratio",
-    "revenue_window",
-    "purchases_window",
-    "value_pct",
-)
+_EPOCH = np.datetime64("1970-01-01", "D")
 
 
 def assign_segments(
@@ -73,156 +68,286 @@ def assign_segments(
     import pandas as pd
 
     at = pd.Timestamp(log.as_of if at is None else at).normalize()
-    table = segment_snapshots(log, [at], rules)
-    return table.drop(columns="snapshot")
-
-
-def segment_snapshots(
-    log: TransactionLog,
-    snapshots: list[pd.Timestamp],
-    rules: SegmentRules | None = None,
-    *,
-    with_next: bool = False,
-) -> pd.DataFrame:
-    """Segment variables per (snapshot, customer), sorted by snapshot then customer.
-
-    With ``with_next``, each row also gets ``next_segment``, ``bought_next`` (a purchase in
-    the period up to the next snapshot) and ``revenue_next`` (net revenue in that period);
-    they are missing on the last snapshot.
-    """
-    import pandas as pd
-
-    from churnkit._duck import query_df
-
     rules = rules or default_segment_rules()
-    snaps = pd.DataFrame({"snapshot": pd.to_datetime(sorted(set(snapshots))).normalize()})
-    tables: dict[str, Any] = {"orders": log.orders[["customer_id", "order_date", "revenue",
-                                                    "is_return"]], "snaps": snaps}
-    customers = log.customers
-    if customers is not None and "registered_at" in customers.columns:
-        tables["customers"] = customers[["customer_id", "registered_at"]]
-        registered = """
-            UNION ALL
-            SELECT customer_id, CAST(registered_at AS DATE) FROM customers
-            WHERE registered_at IS NOT NULL"""
-    else:
-        registered = ""
-    sql = _SNAPSHOT_SQL.format(
-        registered=registered,
-        window=int(rules.value_window_days),
-        min_gap=float(rules.min_gap_days),
-        first_gap=_first_gap_sql(rules),
-        segment=rules.case_sql(),
-        next_cols=_NEXT_COLS if with_next else "",
-        columns=", ".join(("snapshot", *SEGMENT_COLUMNS)),
+    history = _History.of(log)
+    state = next(_sweep(history, [at], rules))
+    rows = state.present
+    out = pd.DataFrame({"customer_id": history.ids.take(rows)})
+    out["segment"] = pd.Categorical.from_codes(
+        state.segment[rows].astype("int64"), categories=list(rules.names)
     )
-    out = query_df(sql, **tables)
-    for col in ("snapshot", "first_purchase", "last_purchase"):
-        out[col] = pd.to_datetime(out[col])
-    for col in ("purchases", "purchases_window"):
-        out[col] = out[col].astype("int64")
-    out["segment"] = pd.Categorical(out["segment"], categories=list(rules.names))
-    if with_next:
-        out["next_segment"] = pd.Categorical(out["next_segment"], categories=list(rules.names))
+    out["purchases"] = state.purchases[rows]
+    out["first_purchase"] = _dates(np.where(state.purchases[rows] > 0,
+                                            history.first_day[rows], -1))
+    out["last_purchase"] = _dates(state.last_day[rows])
+    for col in ("recency_days", "typical_gap_days", "recency_ratio", "revenue_window",
+                "purchases_window", "value_pct"):
+        out[col] = getattr(state, col)[rows]
     return out
 
 
-def _first_gap_sql(rules: SegmentRules) -> str:
-    if rules.first_gap_days != "auto":
-        return f"{float(rules.first_gap_days)!r}"
-    return (
-        f"CASE WHEN fg.n >= {FIRST_GAP_MIN_CUSTOMERS} THEN fg.median_gap "
-        f"ELSE {FIRST_GAP_FALLBACK_DAYS!r} END"
+def segment_transitions(
+    log: TransactionLog, bounds: list[pd.Timestamp], rules: SegmentRules
+) -> pd.DataFrame:
+    """Customers per snapshot, segment and segment at the next snapshot.
+
+    Returns one row per (``snapshot``, ``segment``, ``next_segment``, ``entered``) with
+    ``customers``, ``buyers`` (bought before the next snapshot) and ``revenue_next`` (their
+    net revenue until then). ``entered`` marks customers who first appear at that snapshot
+    (after the first one); ``next_segment`` is missing at the last snapshot.
+    """
+    import pandas as pd
+
+    bounds = sorted(pd.Timestamp(b).normalize() for b in bounds)
+    history = _History.of(log)
+    k = len(rules.names)
+    parts = []
+    previous: _State | None = None
+    for state in _sweep(history, bounds, rules):
+        if previous is not None:
+            parts.append(_transitions(previous, state, k))
+        previous = state
+    if previous is not None:
+        parts.append(_transitions(previous, None, k))
+    out = pd.concat(parts, ignore_index=True)
+    names = list(rules.names)
+    out.insert(1, "segment", pd.Categorical.from_codes(out.pop("segment_index"), names))
+    out.insert(2, "next_segment", pd.Categorical.from_codes(out.pop("next_index"), names))
+    return out
+
+
+def _transitions(now: _State, nxt: _State | None, k: int) -> pd.DataFrame:
+    """Counts from one snapshot's segments to the next one's, and who entered at ``now``."""
+    import pandas as pd
+
+    rows = now.present
+    seg = now.segment[rows].astype(np.int64)
+    if nxt is None:
+        to = np.full(len(rows), -1, dtype=np.int64)
+        bought = np.zeros(len(rows), dtype=bool)
+        revenue = np.zeros(len(rows))
+    else:
+        to = nxt.segment[rows].astype(np.int64)
+        bought = nxt.purchases[rows] > now.purchases[rows]
+        revenue = nxt.rev_total[rows] - now.rev_total[rows]
+    entered = now.entered[rows]
+    # one code per (segment, next segment, entered) cell
+    code = (seg * (k + 1) + (to + 1)) * 2 + entered
+    cells, inverse = np.unique(code, return_inverse=True)
+    return pd.DataFrame(
+        {
+            "snapshot": now.at,
+            "segment_index": cells // 2 // (k + 1),
+            "next_index": cells // 2 % (k + 1) - 1,
+            "entered": (cells % 2).astype(bool),
+            "customers": np.bincount(inverse).astype(np.int64),
+            "buyers": np.bincount(inverse, weights=bought).astype(np.int64),
+            "revenue_next": np.bincount(inverse, weights=revenue),
+        }
     )
 
 
-_NEXT_COLS = """,
-    lead(segment) OVER nxt AS next_segment,
-    lead(purchases) OVER nxt > purchases AS bought_next,
-    lead(rev_total) OVER nxt - rev_total AS revenue_next"""
+@dataclass
+class _History:
+    """Purchase occasions (sorted by day) and per-customer facts, customers as integer keys.
 
-# Cumulative purchase counts and net revenue per customer-day, then an ASOF join picks each
-# customer's state at each snapshot (and at the start of the value window) without a cross
-# join of orders and snapshots.
-_SNAPSHOT_SQL = """
-WITH occ AS (
-    SELECT customer_id, CAST(order_date AS DATE) AS day,
-           sum(revenue) AS revenue, bool_or(NOT is_return) AS is_purchase
-    FROM orders
-    WHERE CAST(order_date AS DATE) <= (SELECT max(snapshot) FROM snaps)
-    GROUP BY customer_id, CAST(order_date AS DATE)
-),
-cum AS (
-    SELECT customer_id, day,
-           sum(CAST(is_purchase AS INTEGER)) OVER w AS n,
-           sum(revenue) OVER w AS rev,
-           max(CASE WHEN is_purchase THEN day END) OVER w AS last_day
-    FROM occ
-    WINDOW w AS (PARTITION BY customer_id ORDER BY day
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-),
-firsts AS (
-    SELECT customer_id,
-           min(day) FILTER (WHERE n = 1) AS first_day,
-           min(day) FILTER (WHERE n = 2) AS second_day
-    FROM cum GROUP BY customer_id
-),
-starts AS (
-    SELECT customer_id, min(day) AS start_day FROM (
-        SELECT customer_id, day FROM occ {registered}
-    ) GROUP BY customer_id
-),
-first_gaps AS (
-    SELECT s.snapshot, count(f.customer_id) AS n,
-           median(f.second_day - f.first_day) AS median_gap
-    FROM snaps s LEFT JOIN firsts f ON f.second_day <= s.snapshot
-    GROUP BY s.snapshot
-),
-pairs AS (
-    SELECT st.customer_id, CAST(s.snapshot AS DATE) AS snapshot
-    FROM starts st JOIN snaps s ON st.start_day <= s.snapshot
-),
-at_t AS (
-    SELECT p.customer_id, p.snapshot, coalesce(c.n, 0) AS purchases,
-           coalesce(c.rev, 0.0) AS rev_total, c.last_day
-    FROM pairs p ASOF LEFT JOIN cum c
-      ON p.customer_id = c.customer_id AND c.day <= p.snapshot
-),
-at_w AS (
-    SELECT p.customer_id, p.snapshot,
-           coalesce(c.n, 0) AS n_before, coalesce(c.rev, 0.0) AS rev_before
-    FROM pairs p ASOF LEFT JOIN cum c
-      ON p.customer_id = c.customer_id AND c.day <= p.snapshot - {window}
-),
-vals AS (
-    SELECT t.customer_id, t.snapshot, t.purchases, t.rev_total,
-           f.first_day AS first_purchase, t.last_day AS last_purchase,
-           CASE WHEN t.purchases > 0 THEN t.snapshot - t.last_day ELSE 0 END AS recency_days,
-           CASE WHEN t.purchases >= 2
-                THEN greatest((t.last_day - f.first_day) / (t.purchases - 1), {min_gap})
-                WHEN t.purchases = 1 THEN greatest({first_gap}, {min_gap})
-           END AS typical_gap_days,
-           t.rev_total - w.rev_before AS revenue_window,
-           t.purchases - w.n_before AS purchases_window
-    FROM at_t t
-    JOIN at_w w USING (customer_id, snapshot)
-    LEFT JOIN firsts f USING (customer_id)
-    JOIN first_gaps fg ON fg.snapshot = t.snapshot
-),
-ranked AS (
-    SELECT *,
-           coalesce(recency_days / typical_gap_days, 0.0) AS recency_ratio,
-           CASE WHEN purchases > 0
-                THEN 100.0 * percent_rank() OVER (
-                    PARTITION BY snapshot, purchases > 0 ORDER BY revenue_window)
-                ELSE 0.0 END AS value_pct
-    FROM vals
-),
-segmented AS (
-    SELECT *, {segment} AS segment FROM ranked
-)
-SELECT {columns}{next_cols}
-FROM segmented
-WINDOW nxt AS (PARTITION BY customer_id ORDER BY snapshot)
-ORDER BY snapshot, customer_id
-"""
+    Days are integers (days since 1970-01-01); ``-1`` marks "none" in day arrays.
+    """
+
+    ids: Any  # customer ids, sorted; a key is a position in it
+    key: np.ndarray  # per occasion
+    day: np.ndarray
+    revenue: np.ndarray  # net revenue of the customer-day (returns subtracted)
+    is_purchase: np.ndarray  # the day has a non-return line
+    start_day: np.ndarray  # per customer: first order line or registration
+    first_day: np.ndarray  # per customer: first purchase occasion
+    second_day: np.ndarray  # per customer: second purchase occasion
+
+    @classmethod
+    def of(cls, log: TransactionLog) -> _History:
+        """The log's whole history, computed once per log and reused.
+
+        Per-customer facts cover all the data; the sweep only compares them with a snapshot
+        date (a first purchase counts once it is on or before the date), so the future
+        stays invisible.
+        """
+        cached = log.__dict__.get("_segment_history")
+        if cached is not None and cached[0] is log.orders and cached[1] is log.customers:
+            return cached[2]
+        history = cls._compute(log)
+        log.__dict__["_segment_history"] = (log.orders, log.customers, history)
+        return history
+
+    @classmethod
+    def _compute(cls, log: TransactionLog) -> _History:
+        import pandas as pd
+
+        from churnkit._duck import connect
+
+        orders = log.orders
+        customers = log.customers
+        registered = customers is not None and "registered_at" in customers.columns
+        ids = orders["customer_id"]
+        if registered:
+            ids = pd.concat([ids, customers["customer_id"]], ignore_index=True)
+        # integer keys: grouping and sorting on them is far cheaper than on strings
+        codes, uniques = pd.factorize(ids, sort=True)
+        n_orders, n_keys = len(orders), len(uniques)
+        frame = pd.DataFrame({
+            "key": codes[:n_orders].astype(np.int32),
+            "order_date": orders["order_date"].to_numpy(),
+            "revenue": orders["revenue"].to_numpy(),
+            "is_return": orders["is_return"].to_numpy(),
+        })
+        con = connect()
+        try:
+            con.register("orders", frame)
+            occ = con.execute(
+                """
+                SELECT key, CAST(CAST(order_date AS DATE) - DATE '1970-01-01' AS INTEGER) AS day,
+                       sum(revenue) AS revenue, bool_or(NOT is_return) AS is_purchase
+                FROM orders GROUP BY ALL ORDER BY day, key
+                """
+            ).fetchnumpy()
+        finally:
+            con.close()
+        key = occ["key"].astype(np.int64)
+        day = occ["day"].astype(np.int64)
+        is_purchase = np.asarray(occ["is_purchase"], dtype=bool)
+        start_day = np.full(n_keys, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(start_day, key, day)
+        if registered:
+            reg = pd.to_datetime(customers["registered_at"]).to_numpy().astype("datetime64[D]")
+            known = ~np.isnat(reg)
+            reg_days = (reg[known] - _EPOCH).astype(np.int64)
+            np.minimum.at(start_day, codes[n_orders:][known], reg_days)
+        first_day, second_day = _first_two(key[is_purchase], day[is_purchase], n_keys)
+        return cls(
+            ids=uniques, key=key, day=day, revenue=np.asarray(occ["revenue"], dtype=float),
+            is_purchase=is_purchase, start_day=start_day, first_day=first_day,
+            second_day=second_day,
+        )
+
+
+def _first_two(key: np.ndarray, day: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each key's first and second day (``-1`` when missing); input sorted by day."""
+    first = np.full(n_keys, -1, dtype=np.int64)
+    second = np.full(n_keys, -1, dtype=np.int64)
+    # stable sort by key keeps the day order within a key
+    order = np.argsort(key, kind="stable")
+    k, d = key[order], day[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.array([], int)
+    first[k[starts]] = d[starts]
+    has_second = starts + 1 < len(k)
+    nxt = starts[has_second] + 1
+    same = k[nxt] == k[starts[has_second]]
+    second[k[nxt[same]]] = d[nxt[same]]
+    return first, second
+
+
+@dataclass
+class _State:
+    """Every customer's segment variables at one snapshot (arrays indexed by key)."""
+
+    at: pd.Timestamp
+    present: np.ndarray  # keys known at the snapshot, sorted
+    entered: np.ndarray  # known now, not at the previous snapshot
+    purchases: np.ndarray
+    rev_total: np.ndarray
+    last_day: np.ndarray
+    recency_days: np.ndarray
+    typical_gap_days: np.ndarray
+    recency_ratio: np.ndarray
+    revenue_window: np.ndarray
+    purchases_window: np.ndarray
+    value_pct: np.ndarray
+    segment: np.ndarray
+
+
+def _sweep(history: _History, snapshots: list[pd.Timestamp], rules: SegmentRules
+           ) -> Iterator[_State]:
+    """Advance running totals through the occasions, yielding the state at each snapshot."""
+    n_keys = len(history.ids)
+    window = int(rules.value_window_days)
+    purchases = np.zeros(n_keys, dtype=np.int64)
+    rev_total = np.zeros(n_keys)
+    n_before = np.zeros(n_keys, dtype=np.int64)  # totals up to snapshot - window
+    rev_before = np.zeros(n_keys)
+    last_day = np.full(n_keys, -1, dtype=np.int64)
+    done = done_before = 0
+    known_before: np.ndarray | None = None  # None before the first snapshot
+    has_second = history.second_day >= 0
+    gap_order = np.argsort(history.second_day[has_second], kind="stable")
+    second_sorted = history.second_day[has_second][gap_order]
+    gaps_sorted = (history.second_day - history.first_day)[has_second][gap_order]
+    for at in snapshots:
+        t = int((np.datetime64(at.date(), "D") - _EPOCH).astype(np.int64))
+        upto = int(np.searchsorted(history.day, t, side="right"))
+        sl = slice(done, upto)
+        k, p = history.key[sl], history.is_purchase[sl]
+        purchases += np.bincount(k, weights=p, minlength=n_keys).astype(np.int64)
+        rev_total += np.bincount(k, weights=history.revenue[sl], minlength=n_keys)
+        # occasions are sorted by day, so the last write per key is its latest purchase
+        last_day[k[p]] = history.day[sl][p]
+        done = upto
+        upto = int(np.searchsorted(history.day, t - window, side="right"))
+        sl = slice(done_before, upto)
+        k = history.key[sl]
+        n_before += np.bincount(k, weights=history.is_purchase[sl], minlength=n_keys).astype(
+            np.int64
+        )
+        rev_before += np.bincount(k, weights=history.revenue[sl], minlength=n_keys)
+        done_before = upto
+
+        known = history.start_day <= t
+        present = np.flatnonzero(known)
+        buyer = purchases > 0
+        recency = np.where(buyer, t - last_day, 0)
+        n_second = int(np.searchsorted(second_sorted, t, side="right"))
+        gap = np.empty(n_keys)
+        repeat = purchases >= 2
+        gap[repeat] = (last_day[repeat] - history.first_day[repeat]) / (purchases[repeat] - 1)
+        gap[~repeat] = _first_gap(rules, gaps_sorted[:n_second])
+        gap = np.maximum(gap, float(rules.min_gap_days))
+        ratio = np.where(buyer, recency / gap, 0.0)
+        revenue_window = rev_total - rev_before
+        value_pct = np.zeros(n_keys)
+        buyers = np.flatnonzero(buyer & known)
+        if len(buyers) > 1:
+            # percent rank: share of the other buyers with strictly less window revenue
+            ranked = np.sort(revenue_window[buyers])
+            less = np.searchsorted(ranked, revenue_window[buyers], side="left")
+            value_pct[buyers] = 100.0 * less / (len(buyers) - 1)
+        values = {
+            "purchases": purchases.astype(float),
+            "recency_ratio": ratio,
+            "value_pct": value_pct,
+            "recency_days": recency.astype(float),
+        }
+        yield _State(
+            at=at, present=present,
+            entered=known & ~known_before if known_before is not None else np.zeros_like(known),
+            purchases=purchases.copy(), rev_total=rev_total.copy(),
+            last_day=last_day.copy(), recency_days=recency,
+            typical_gap_days=np.where(buyer, gap, np.nan), recency_ratio=ratio,
+            revenue_window=revenue_window, purchases_window=purchases - n_before,
+            value_pct=value_pct, segment=rules.classify(values),
+        )
+        known_before = known
+
+
+def _first_gap(rules: SegmentRules, gaps: np.ndarray) -> float:
+    """Typical gap of one-time buyers: configured, or the median first-to-second gap so far."""
+    if rules.first_gap_days != "auto":
+        return float(rules.first_gap_days)
+    if len(gaps) < FIRST_GAP_MIN_CUSTOMERS:
+        return FIRST_GAP_FALLBACK_DAYS
+    return float(np.median(gaps))
+
+
+def _dates(days: np.ndarray) -> pd.Series:
+    import pandas as pd
+
+    out = pd.Series(days.astype("datetime64[D]"), dtype="datetime64[ns]")
+    out[days < 0] = pd.NaT
+    return out

@@ -170,11 +170,12 @@ def test_registered_customers_without_purchases_are_new_from_registration():
         {"customer_id": ["a", "b", "c"],
          "registered_at": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-05-01"])}
     )
-    log = _log([("a", "2024-01-05", 10)], customers=customers)
+    log = _log([("a", "2024-01-05", 10), ("b", "2024-04-01", 10)], customers=customers)
     seg = churnkit.assign_segments(log, at="2024-03-01").set_index("customer_id")
     assert list(seg.index) == ["a", "b"]  # c registers after the date
     assert seg.loc["b", "segment"] == "new"
     assert seg.loc["b", "purchases"] == 0
+    assert pd.isna(seg.loc["b", "first_purchase"])  # b's purchase in April is not known yet
 
 
 @st.composite
