@@ -38,7 +38,15 @@ def shop_parquet(n_customers: int, seed: int = 0) -> tuple[Path, Path]:
 
 
 def child_peak_mb() -> float:
-    """Peak resident memory of the current process in MB (Linux reports KiB)."""
+    """Peak resident memory of the current process in MB.
+
+    Read from ``VmHWM`` (per address space, reset by exec) rather than ``ru_maxrss``, which
+    Linux carries over from the parent across exec: a child started by a parent that just
+    generated a large shop would report the parent's peak.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -29,7 +29,7 @@ def child(mode: str, orders: str) -> None:
     if mode == "floor":
         con = connect()
         sql = (
-            "SELECT customer_id, count(DISTINCT order_date), max(order_date), sum(revenue) "
+            "SELECT customer_id, count(*), max(order_date), sum(revenue) "
             f"FROM read_parquet('{orders}') GROUP BY customer_id"
         )
         timed(figures, "duckdb_floor_s", lambda: con.execute(sql).fetchall())

@@ -84,19 +84,6 @@ class SegmentRule:
     boxes: tuple[dict[str, Range], ...]
     description: str = ""
 
-    def matches(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Boolean mask of the rows of ``values`` (variable → array) inside any box."""
-        import numpy as np
-
-        n = len(next(iter(values.values())))
-        hit = np.zeros(n, dtype=bool)
-        for box in self.boxes:
-            inside = np.ones(n, dtype=bool)
-            for var, (low, high) in box.items():
-                inside &= (values[var] >= low) & (values[var] < high)
-            hit |= inside
-        return hit
-
 
 @dataclass(frozen=True)
 class SegmentRules:
@@ -134,7 +121,8 @@ class SegmentRules:
 
     def __post_init__(self) -> None:
         _check_settings(self)
-        _check_partition(self.rules)
+        # not a field: derived from the rules, so equality and repr ignore it
+        object.__setattr__(self, "_grid", _partition_grid(self.rules))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -205,13 +193,19 @@ class SegmentRules:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     def classify(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Position in :attr:`names` of each row's segment (the rules tile the space)."""
+        """Position in :attr:`names` of each row's segment.
+
+        ``values`` maps each variable the rules use to an array (all of the same length).
+        Each value is binned by the rules' cut points and the bins index a table of segments,
+        one per grid cell, built when the rules were checked.
+        """
         import numpy as np
 
-        out = np.full(len(next(iter(values.values()))), -1, dtype=np.int8)
-        for i, rule in enumerate(self.rules):
-            out[rule.matches(values)] = i
-        return out
+        variables, inner_cuts, table = self._grid  # type: ignore[attr-defined]
+        cell = np.zeros(len(next(iter(values.values()))), dtype=np.int64)
+        for var, cuts in zip(variables, inner_cuts, strict=True):
+            cell = cell * (len(cuts) + 1) + np.searchsorted(cuts, values[var], side="right")
+        return table[cell]
 
 
 def default_segment_rules() -> SegmentRules:
@@ -328,9 +322,15 @@ def _check_settings(rules: SegmentRules) -> None:
         raise SegmentRulesError(f"segment name(s) {dup} appear in more than one rule; merge them")
 
 
-def _check_partition(rules: tuple[SegmentRule, ...]) -> None:
-    """Every cell of the grid spanned by the rules' bounds lies in exactly one rule."""
-    used = [v for v in VARIABLES if any(v in box for r in rules for box in r.boxes)]
+def _partition_grid(rules: tuple[SegmentRule, ...]) -> tuple[tuple[str, ...], list, Any]:
+    """Check that every cell of the grid spanned by the rules' bounds lies in exactly one rule.
+
+    Returns the grid: the variables used, each one's inner cut points, and the segment
+    position of every cell (row-major over the variables).
+    """
+    import numpy as np
+
+    used = tuple(v for v in VARIABLES if any(v in box for r in rules for box in r.boxes))
     cuts = {}
     for var in used:
         points = {0.0, math.inf}
@@ -339,10 +339,12 @@ def _check_partition(rules: tuple[SegmentRule, ...]) -> None:
                 if var in box:
                     points.update(p for p in box[var] if p > 0)
         cuts[var] = sorted(points)
+    table = []
     for cell in itertools.product(*(itertools.pairwise(cuts[v]) for v in used)):
         where = dict(zip(used, cell, strict=True))
-        owners = [r.name for r in rules if any(_covers(box, where) for box in r.boxes)]
+        owners = [i for i, r in enumerate(rules) if any(_covers(box, where) for box in r.boxes)]
         if len(owners) == 1:
+            table.append(owners[0])
             continue
         region = ", ".join(f"{v} in [{_plain(lo)}, {_plain(hi)})" for v, (lo, hi) in where.items())
         if not owners:
@@ -350,10 +352,13 @@ def _check_partition(rules: tuple[SegmentRule, ...]) -> None:
                 f"segment rules leave a gap: no rule covers {region}; widen a rule or add one "
                 "so every customer gets a segment"
             )
+        names = " and ".join(repr(rules[i].name) for i in owners)
         raise SegmentRulesError(
-            f"segment rules overlap: {' and '.join(repr(o) for o in owners)} both cover "
-            f"{region}; narrow one of them so each customer gets exactly one segment"
+            f"segment rules overlap: {names} both cover {region}; narrow one of them so each "
+            "customer gets exactly one segment"
         )
+    inner = [np.asarray(cuts[v][1:-1], dtype=float) for v in used]
+    return used, inner, np.asarray(table, dtype=np.int8)
 
 
 def _covers(box: dict[str, Range], cell: dict[str, Range]) -> bool:

@@ -131,18 +131,20 @@ def _transitions(now: _State, nxt: _State | None, k: int) -> pd.DataFrame:
         bought = nxt.purchases[rows] > now.purchases[rows]
         revenue = nxt.rev_total[rows] - now.rev_total[rows]
     entered = now.entered[rows]
-    # one code per (segment, next segment, entered) cell
+    # one code per (segment, next segment, entered) cell; counting codes needs no sort
     code = (seg * (k + 1) + (to + 1)) * 2 + entered
-    cells, inverse = np.unique(code, return_inverse=True)
+    size = k * (k + 1) * 2
+    customers = np.bincount(code, minlength=size)
+    cells = np.flatnonzero(customers)
     return pd.DataFrame(
         {
             "snapshot": now.at,
             "segment_index": cells // 2 // (k + 1),
             "next_index": cells // 2 % (k + 1) - 1,
             "entered": (cells % 2).astype(bool),
-            "customers": np.bincount(inverse).astype(np.int64),
-            "buyers": np.bincount(inverse, weights=bought).astype(np.int64),
-            "revenue_next": np.bincount(inverse, weights=revenue),
+            "customers": customers[cells].astype(np.int64),
+            "buyers": np.bincount(code, weights=bought, minlength=size)[cells].astype(np.int64),
+            "revenue_next": np.bincount(code, weights=revenue, minlength=size)[cells],
         }
     )
 
@@ -314,10 +316,7 @@ def _sweep(history: _History, snapshots: list[pd.Timestamp], rules: SegmentRules
         value_pct = np.zeros(n_keys)
         buyers = np.flatnonzero(buyer & known)
         if len(buyers) > 1:
-            # percent rank: share of the other buyers with strictly less window revenue
-            ranked = np.sort(revenue_window[buyers])
-            less = np.searchsorted(ranked, revenue_window[buyers], side="left")
-            value_pct[buyers] = 100.0 * less / (len(buyers) - 1)
+            value_pct[buyers] = _percent_rank(revenue_window[buyers])
         values = {
             "purchases": purchases.astype(float),
             "recency_ratio": ratio,
@@ -334,6 +333,18 @@ def _sweep(history: _History, snapshots: list[pd.Timestamp], rules: SegmentRules
             value_pct=value_pct, segment=rules.classify(values),
         )
         known_before = known
+
+
+def _percent_rank(values: np.ndarray) -> np.ndarray:
+    """100 × the share of the other values strictly below each value (ties share a rank)."""
+    order = np.argsort(values)
+    ordered = values[order]
+    # position of the first of each run of equal values = how many values are below it
+    new_run = np.r_[True, ordered[1:] != ordered[:-1]]
+    below = np.flatnonzero(new_run)[np.cumsum(new_run) - 1]
+    out = np.empty(len(values))
+    out[order] = 100.0 * below / (len(values) - 1)
+    return out
 
 
 def _first_gap(rules: SegmentRules, gaps: np.ndarray) -> float:

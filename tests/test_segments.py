@@ -310,3 +310,15 @@ def test_plots_draw_on_the_given_axes(dynamics, plot, lang):
         assert ax.has_data() or ax.images
     finally:
         plt.close(fig)
+
+
+@settings(deadline=None)
+@given(st.lists(st.sampled_from([-5.0, 0.0, 1.5, 2.0, 10.0, 99.0]), min_size=2, max_size=40))
+def test_value_percentile_matches_scipy_min_rank(values):
+    from scipy.stats import rankdata
+
+    from churnkit._segments import _percent_rank
+
+    x = np.asarray(values)
+    expected = 100.0 * (rankdata(x, method="min") - 1) / (len(x) - 1)
+    np.testing.assert_allclose(_percent_rank(x), expected)
