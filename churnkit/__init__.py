@@ -44,15 +44,30 @@ _LAZY: dict[str, str] = {
     "GammaGamma": "churnkit._gamma_gamma",
     "expected_revenue": "churnkit._gamma_gamma",
     "rfm_summary": "churnkit._rfm_summary",
+    "Codebook": "churnkit._codebook",
+    "load_codebook": "churnkit._codebook",
+    "code_answers": "churnkit._coding",
+    "write_coding_sheet": "churnkit._coding_sheet",
+    "read_coding_sheets": "churnkit._coding_sheet",
+    "reliability": "churnkit._reliability",
+    "reconcile": "churnkit._reliability",
+    "krippendorff_alpha": "churnkit._reliability",
+    "cohen_kappa": "churnkit._reliability",
+    "saturation_curve": "churnkit._saturation",
+    "saturation_sentence": "churnkit._saturation",
+    "plot_saturation": "churnkit._saturation",
+    "RetentionMatrix": "churnkit._matrix",
 }
 
 __all__ = [
     "BGNBD",
     "ChurnkitError",
+    "Codebook",
     "ConfigError",
     "DataValidationError",
     "GammaGamma",
     "MissingColumnError",
+    "RetentionMatrix",
     "SegmentDynamics",
     "SegmentRules",
     "SegmentRulesError",
@@ -60,33 +75,50 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "assign_segments",
+    "code_answers",
+    "cohen_kappa",
     "datasets",
     "default_segment_rules",
     "expected_revenue",
+    "krippendorff_alpha",
+    "load_codebook",
     "load_customers",
     "load_orders",
     "plot_migration_heatmap",
     "plot_retention_rates",
+    "plot_saturation",
     "plot_segment_sizes",
+    "read_coding_sheets",
+    "reconcile",
+    "reliability",
     "rfm_summary",
+    "saturation_curve",
+    "saturation_sentence",
     "segment_dynamics",
     "segment_profile",
+    "write_coding_sheet",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from churnkit import datasets
     from churnkit._bgnbd import BGNBD
+    from churnkit._codebook import Codebook, load_codebook
+    from churnkit._coding import code_answers
+    from churnkit._coding_sheet import read_coding_sheets, write_coding_sheet
     from churnkit._dynamics import SegmentDynamics, segment_dynamics
     from churnkit._gamma_gamma import GammaGamma, expected_revenue
     from churnkit._io import load_customers, load_orders
     from churnkit._log import TransactionLog
+    from churnkit._matrix import RetentionMatrix
     from churnkit._plots import (
         plot_migration_heatmap,
         plot_retention_rates,
         plot_segment_sizes,
     )
     from churnkit._profile import segment_profile
+    from churnkit._reliability import cohen_kappa, krippendorff_alpha, reconcile, reliability
     from churnkit._rfm_summary import rfm_summary
+    from churnkit._saturation import plot_saturation, saturation_curve, saturation_sentence
     from churnkit._segment_rules import SegmentRules, default_segment_rules
     from churnkit._segments import assign_segments
     from churnkit._validation import ValidationReport

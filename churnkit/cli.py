@@ -257,6 +257,19 @@ def demo(
     _guarded(run)
 
 
+def _register_stage_commands() -> None:
+    """Add the commands of the later stages, each defined next to its stage."""
+    import importlib
+
+    for module in _STAGE_COMMANDS:
+        importlib.import_module(module).register(app)
+
+
+# modules with a ``register(app)`` that adds their commands
+_STAGE_COMMANDS: tuple[str, ...] = ("churnkit._cli_coding",)
+_register_stage_commands()
+
+
 def main() -> None:
     """Entry point of the ``churnkit`` console script."""
     app()
