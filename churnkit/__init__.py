@@ -44,6 +44,15 @@ _LAZY: dict[str, str] = {
     "GammaGamma": "churnkit._gamma_gamma",
     "expected_revenue": "churnkit._gamma_gamma",
     "rfm_summary": "churnkit._rfm_summary",
+    "build_features": "churnkit._features",
+    "feature_descriptions": "churnkit._feature_text",
+    "make_labels": "churnkit._labels",
+    "draw_interview_sample": "churnkit._sample",
+    "InterviewSample": "churnkit._sample",
+    "SampleQuotaError": "churnkit._sample",
+    "export_interview_sample": "churnkit._sample_export",
+    "sample_status": "churnkit._sample_status",
+    "SampleStatus": "churnkit._sample_status",
     "Codebook": "churnkit._codebook",
     "load_codebook": "churnkit._codebook",
     "code_answers": "churnkit._coding",
@@ -66,8 +75,11 @@ __all__ = [
     "ConfigError",
     "DataValidationError",
     "GammaGamma",
+    "InterviewSample",
     "MissingColumnError",
     "RetentionMatrix",
+    "SampleQuotaError",
+    "SampleStatus",
     "SegmentDynamics",
     "SegmentRules",
     "SegmentRulesError",
@@ -75,15 +87,20 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "assign_segments",
+    "build_features",
     "code_answers",
     "cohen_kappa",
     "datasets",
     "default_segment_rules",
+    "draw_interview_sample",
     "expected_revenue",
+    "export_interview_sample",
+    "feature_descriptions",
     "krippendorff_alpha",
     "load_codebook",
     "load_customers",
     "load_orders",
+    "make_labels",
     "plot_migration_heatmap",
     "plot_retention_rates",
     "plot_saturation",
@@ -92,6 +109,7 @@ __all__ = [
     "reconcile",
     "reliability",
     "rfm_summary",
+    "sample_status",
     "saturation_curve",
     "saturation_sentence",
     "segment_dynamics",
@@ -106,8 +124,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from churnkit._coding import code_answers
     from churnkit._coding_sheet import read_coding_sheets, write_coding_sheet
     from churnkit._dynamics import SegmentDynamics, segment_dynamics
+    from churnkit._feature_text import feature_descriptions
+    from churnkit._features import build_features
     from churnkit._gamma_gamma import GammaGamma, expected_revenue
     from churnkit._io import load_customers, load_orders
+    from churnkit._labels import make_labels
     from churnkit._log import TransactionLog
     from churnkit._matrix import RetentionMatrix
     from churnkit._plots import (
@@ -118,6 +139,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from churnkit._profile import segment_profile
     from churnkit._reliability import cohen_kappa, krippendorff_alpha, reconcile, reliability
     from churnkit._rfm_summary import rfm_summary
+    from churnkit._sample import InterviewSample, SampleQuotaError, draw_interview_sample
+    from churnkit._sample_export import export_interview_sample
+    from churnkit._sample_status import SampleStatus, sample_status
     from churnkit._saturation import plot_saturation, saturation_curve, saturation_sentence
     from churnkit._segment_rules import SegmentRules, default_segment_rules
     from churnkit._segments import assign_segments

@@ -63,8 +63,12 @@ class SegmentDynamics:
         names = list(self.rules.names)
         matrix = (
             moves.pivot_table(
-                index="from_segment", columns="to_segment", values="customers",
-                aggfunc="sum", fill_value=0, observed=False,
+                index="from_segment",
+                columns="to_segment",
+                values="customers",
+                aggfunc="sum",
+                fill_value=0,
+                observed=False,
             )
             .reindex(index=[ENTERED, *names], columns=names, fill_value=0)
             .astype("int64")
@@ -135,32 +139,47 @@ def segment_dynamics(
     now = moves[moves["snapshot"] < bounds[-1]].assign(period=lambda d: d["snapshot"].map(label))
     table = (
         now.groupby(["period", "segment"], observed=False, sort=True)
-        .agg(customers=("customers", "sum"), buyers=("buyers", "sum"),
-             revenue=("revenue_next", "sum"))
+        .agg(
+            customers=("customers", "sum"),
+            buyers=("buyers", "sum"),
+            revenue=("revenue_next", "sum"),
+        )
         .reset_index()
     )
     table["retention_rate"] = table["buyers"] / table["customers"].where(table["customers"] > 0)
     table["revenue"] = table["revenue"].round(2)
     table = table.merge(periods.drop(columns="snapshot"), on="period", how="left")[
-        ["period", "period_start", "period_end", "segment", "customers", "buyers",
-         "retention_rate", "revenue"]
+        [
+            "period",
+            "period_start",
+            "period_end",
+            "segment",
+            "customers",
+            "buyers",
+            "retention_rate",
+            "revenue",
+        ]
     ]
     previous = dict(zip(bounds[1:], bounds[:-1], strict=True))
     entered = moves[moves["entered"]]
     migration = pd.concat(
         [
-            pd.DataFrame({
-                "period": now["period"],
-                "from_segment": now["segment"].astype(str),
-                "to_segment": now["next_segment"].astype(str),
-                "customers": now["customers"],
-            }),
-            pd.DataFrame({
-                "period": entered["snapshot"].map(previous).map(label),
-                "from_segment": ENTERED,
-                "to_segment": entered["segment"].astype(str),
-                "customers": entered["customers"],
-            }),
+            pd.DataFrame(
+                {
+                    "period": now["period"],
+                    "from_segment": now["segment"].astype(str),
+                    "to_segment": now["next_segment"].astype(str),
+                    "customers": now["customers"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "period": entered["snapshot"].map(previous).map(label),
+                    "from_segment": ENTERED,
+                    "to_segment": entered["segment"].astype(str),
+                    "customers": entered["customers"],
+                }
+            ),
         ],
         ignore_index=True,
     )

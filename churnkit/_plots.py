@@ -56,9 +56,7 @@ def _colors(names: list[str]) -> dict[str, tuple[float, ...]]:
     return {name: cmap(i % 10) for i, name in enumerate(names)}
 
 
-def plot_segment_sizes(
-    dynamics: SegmentDynamics, ax: Axes | None = None, lang: str = "en"
-) -> Axes:
+def plot_segment_sizes(dynamics: SegmentDynamics, ax: Axes | None = None, lang: str = "en") -> Axes:
     """Stacked areas: customers in each segment at the start of each period.
 
     Examples
@@ -110,8 +108,12 @@ def plot_retention_rates(
         if part.empty:
             continue
         ax.plot(
-            part["period_start"], part["retention_rate"], marker="o", markersize=2.5,
-            color=colors.get(name), label=segment_label(name, lang),
+            part["period_start"],
+            part["retention_rate"],
+            marker="o",
+            markersize=2.5,
+            color=colors.get(name),
+            label=segment_label(name, lang),
         )
     ax.set_title(t["retention"])
     ax.set_ylabel(t["rate"])
@@ -120,8 +122,14 @@ def plot_retention_rates(
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     else:
-        ax.text(0.5, 0.5, t["too_few"].format(n=min_customers), transform=ax.transAxes,
-                ha="center", va="center")
+        ax.text(
+            0.5,
+            0.5,
+            t["too_few"].format(n=min_customers),
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+        )
     ax.grid(alpha=0.3)
     return ax
 
@@ -145,11 +153,22 @@ def plot_migration_heatmap(
     ax.imshow(values, cmap="Blues", vmin=0, vmax=1, aspect="auto")
     for (i, j), v in np.ndenumerate(values):
         if v >= 0.005:
-            ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7,
-                    color="white" if v > 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                f"{v:.0%}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if v > 0.6 else "black",
+            )
     rows = [t["entered"] if r == matrix.index[0] else segment_label(r, lang) for r in matrix.index]
-    ax.set_xticks(range(len(matrix.columns)),
-                  [segment_label(c, lang) for c in matrix.columns], rotation=40, ha="right")
+    ax.set_xticks(
+        range(len(matrix.columns)),
+        [segment_label(c, lang) for c in matrix.columns],
+        rotation=40,
+        ha="right",
+    )
     ax.set_yticks(range(len(rows)), rows)
     ax.set_xlabel(t["to"])
     ax.set_ylabel(t["from"])

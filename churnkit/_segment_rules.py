@@ -227,24 +227,56 @@ def default_segment_rules() -> SegmentRules:
         {
             "segments": [
                 _rule("new", "registered, no purchase yet", purchases=[0, 1]),
-                _rule("first_time", "one purchase, within 2 typical gaps",
-                      purchases=[1, 2], recency_ratio=[0, 2]),
-                _rule("promising", "2-3 purchases, active",
-                      purchases=[2, 4], recency_ratio=[0, 2]),
-                _rule("loyal", "4+ purchases, active, below the top 10% by value",
-                      purchases=[4, inf], recency_ratio=[0, 2], value_pct=[0, 90]),
-                _rule("vip", "4+ purchases, active, top 10% by value",
-                      purchases=[4, inf], recency_ratio=[0, 2], value_pct=[90, inf]),
-                _rule("drifting", "one purchase, 2-4 typical gaps ago",
-                      purchases=[1, 2], recency_ratio=[2, 4]),
-                _rule("at_risk", "repeat buyer silent for 2-4 typical gaps",
-                      purchases=[2, inf], recency_ratio=[2, 4], value_pct=[0, 90]),
-                _rule("vip_at_risk", "top-10% repeat buyer silent for 2-4 typical gaps",
-                      purchases=[2, inf], recency_ratio=[2, 4], value_pct=[90, inf]),
-                _rule("sleeping", "silent for 4-8 typical gaps",
-                      purchases=[1, inf], recency_ratio=[4, 8]),
-                _rule("lost", "silent for 8+ typical gaps",
-                      purchases=[1, inf], recency_ratio=[8, inf]),
+                _rule(
+                    "first_time",
+                    "one purchase, within 2 typical gaps",
+                    purchases=[1, 2],
+                    recency_ratio=[0, 2],
+                ),
+                _rule("promising", "2-3 purchases, active", purchases=[2, 4], recency_ratio=[0, 2]),
+                _rule(
+                    "loyal",
+                    "4+ purchases, active, below the top 10% by value",
+                    purchases=[4, inf],
+                    recency_ratio=[0, 2],
+                    value_pct=[0, 90],
+                ),
+                _rule(
+                    "vip",
+                    "4+ purchases, active, top 10% by value",
+                    purchases=[4, inf],
+                    recency_ratio=[0, 2],
+                    value_pct=[90, inf],
+                ),
+                _rule(
+                    "drifting",
+                    "one purchase, 2-4 typical gaps ago",
+                    purchases=[1, 2],
+                    recency_ratio=[2, 4],
+                ),
+                _rule(
+                    "at_risk",
+                    "repeat buyer silent for 2-4 typical gaps",
+                    purchases=[2, inf],
+                    recency_ratio=[2, 4],
+                    value_pct=[0, 90],
+                ),
+                _rule(
+                    "vip_at_risk",
+                    "top-10% repeat buyer silent for 2-4 typical gaps",
+                    purchases=[2, inf],
+                    recency_ratio=[2, 4],
+                    value_pct=[90, inf],
+                ),
+                _rule(
+                    "sleeping",
+                    "silent for 4-8 typical gaps",
+                    purchases=[1, inf],
+                    recency_ratio=[4, 8],
+                ),
+                _rule(
+                    "lost", "silent for 8+ typical gaps", purchases=[1, inf], recency_ratio=[8, inf]
+                ),
             ]
         },
         source="default segment rules",
@@ -268,7 +300,9 @@ def _parse_rule(item: Any, i: int, source: str) -> SegmentRule:
     name = str(item["name"])
     where = f"{source}: rule {name!r}"
     if not name.isidentifier():
-        raise SegmentRulesError(f"{where}: a segment name must be a plain identifier like 'at_risk'")
+        raise SegmentRulesError(
+            f"{where}: a segment name must be a plain identifier like 'at_risk'"
+        )
     unknown = set(item) - {"name", "when", "description"}
     if unknown:
         raise SegmentRulesError(f"{where}: unknown key(s) {sorted(unknown)}")

@@ -77,11 +77,16 @@ def assign_segments(
         state.segment[rows].astype("int64"), categories=list(rules.names)
     )
     out["purchases"] = state.purchases[rows]
-    out["first_purchase"] = _dates(np.where(state.purchases[rows] > 0,
-                                            history.first_day[rows], -1))
+    out["first_purchase"] = _dates(np.where(state.purchases[rows] > 0, history.first_day[rows], -1))
     out["last_purchase"] = _dates(state.last_day[rows])
-    for col in ("recency_days", "typical_gap_days", "recency_ratio", "revenue_window",
-                "purchases_window", "value_pct"):
+    for col in (
+        "recency_days",
+        "typical_gap_days",
+        "recency_ratio",
+        "revenue_window",
+        "purchases_window",
+        "value_pct",
+    ):
         out[col] = getattr(state, col)[rows]
     return out
 
@@ -195,12 +200,14 @@ class _History:
         # integer keys: grouping and sorting on them is far cheaper than on strings
         codes, uniques = pd.factorize(ids, sort=True)
         n_orders, n_keys = len(orders), len(uniques)
-        frame = pd.DataFrame({
-            "key": codes[:n_orders].astype(np.int32),
-            "order_date": orders["order_date"].to_numpy(),
-            "revenue": orders["revenue"].to_numpy(),
-            "is_return": orders["is_return"].to_numpy(),
-        })
+        frame = pd.DataFrame(
+            {
+                "key": codes[:n_orders].astype(np.int32),
+                "order_date": orders["order_date"].to_numpy(),
+                "revenue": orders["revenue"].to_numpy(),
+                "is_return": orders["is_return"].to_numpy(),
+            }
+        )
         con = connect()
         try:
             con.register("orders", frame)
@@ -225,8 +232,13 @@ class _History:
             np.minimum.at(start_day, codes[n_orders:][known], reg_days)
         first_day, second_day = _first_two(key[is_purchase], day[is_purchase], n_keys)
         return cls(
-            ids=uniques, key=key, day=day, revenue=np.asarray(occ["revenue"], dtype=float),
-            is_purchase=is_purchase, start_day=start_day, first_day=first_day,
+            ids=uniques,
+            key=key,
+            day=day,
+            revenue=np.asarray(occ["revenue"], dtype=float),
+            is_purchase=is_purchase,
+            start_day=start_day,
+            first_day=first_day,
             second_day=second_day,
         )
 
@@ -266,8 +278,9 @@ class _State:
     segment: np.ndarray
 
 
-def _sweep(history: _History, snapshots: list[pd.Timestamp], rules: SegmentRules
-           ) -> Iterator[_State]:
+def _sweep(
+    history: _History, snapshots: list[pd.Timestamp], rules: SegmentRules
+) -> Iterator[_State]:
     """Advance running totals through the occasions, yielding the state at each snapshot."""
     n_keys = len(history.ids)
     window = int(rules.value_window_days)
@@ -324,13 +337,19 @@ def _sweep(history: _History, snapshots: list[pd.Timestamp], rules: SegmentRules
             "recency_days": recency.astype(float),
         }
         yield _State(
-            at=at, present=present,
+            at=at,
+            present=present,
             entered=known & ~known_before if known_before is not None else np.zeros_like(known),
-            purchases=purchases.copy(), rev_total=rev_total.copy(),
-            last_day=last_day.copy(), recency_days=recency,
-            typical_gap_days=np.where(buyer, gap, np.nan), recency_ratio=ratio,
-            revenue_window=revenue_window, purchases_window=purchases - n_before,
-            value_pct=value_pct, segment=rules.classify(values),
+            purchases=purchases.copy(),
+            rev_total=rev_total.copy(),
+            last_day=last_day.copy(),
+            recency_days=recency,
+            typical_gap_days=np.where(buyer, gap, np.nan),
+            recency_ratio=ratio,
+            revenue_window=revenue_window,
+            purchases_window=purchases - n_before,
+            value_pct=value_pct,
+            segment=rules.classify(values),
         )
         known_before = known
 

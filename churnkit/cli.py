@@ -266,7 +266,7 @@ def _register_stage_commands() -> None:
 
 
 # modules with a ``register(app)`` that adds their commands
-_STAGE_COMMANDS: tuple[str, ...] = ("churnkit._cli_coding",)
+_STAGE_COMMANDS: tuple[str, ...] = ("churnkit._cli_coding", "churnkit._cli_sample")
 _register_stage_commands()
 
 
