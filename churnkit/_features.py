@@ -255,14 +255,13 @@ def _finish(
 
 def _segments(log: TransactionLog, days: pd.DatetimeIndex, out: pd.DataFrame) -> pd.Series:
     """Each row's lifecycle segment at its cutoff."""
-    from churnkit._segments import assign_segments
+    from churnkit._segments import segments_at
 
-    parts = []
-    for day in days:
-        seg = assign_segments(log, at=day)[["customer_id", "segment"]]
-        parts.append(seg.assign(cutoff=day))
+    seg = segments_at(log, list(days))[["at", "customer_id", "segment"]].rename(
+        columns={"at": "cutoff"}
+    )
     merged = out[["customer_id", "cutoff"]].merge(
-        pd.concat(parts, ignore_index=True), on=["customer_id", "cutoff"], how="left"
+        seg, on=["customer_id", "cutoff"], how="left"
     )
     if merged["segment"].isna().any():
         row = merged[merged["segment"].isna()].iloc[0]
