@@ -5,6 +5,7 @@ DuckDB scans pandas/Arrow frames in place, so the frames are registered, not cop
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,10 @@ def connect() -> duckdb.DuckDBPyConnection:
 
     con = duckdb.connect(database=":memory:")
     con.execute(f"SET threads = {os.cpu_count() or 1}")
-    con.execute("SET enable_progress_bar = false")
+    # DuckDB's own progress bar would interleave with churnkit's in a terminal; inside
+    # Jupyter without ipywidgets DuckDB refuses the change (and draws no bar there)
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")
     return con
 
 
