@@ -66,10 +66,24 @@ _LAZY: dict[str, str] = {
     "saturation_sentence": "churnkit._saturation",
     "plot_saturation": "churnkit._saturation",
     "RetentionMatrix": "churnkit._matrix",
+    "ProjectConfig": "churnkit._config",
+    "load_config": "churnkit._config",
+    "run_project": "churnkit._pipeline",
+    "PipelineError": "churnkit._pipeline",
+    "write_report": "churnkit.report._build",
+    "ChurnModel": "churnkit._model",
+    "SurvivalChurn": "churnkit._survival",
+    "backtest": "churnkit._backtest",
+    "plot_roc": "churnkit._model_plots",
+    "plot_calibration": "churnkit._model_plots",
+    "plot_lift": "churnkit._model_plots",
+    "plot_km_by_segment": "churnkit._model_plots",
+    "plot_shap_summary": "churnkit._model_plots",
 }
 
 __all__ = [
     "BGNBD",
+    "ChurnModel",
     "ChurnkitError",
     "Codebook",
     "ConfigError",
@@ -77,16 +91,20 @@ __all__ = [
     "GammaGamma",
     "InterviewSample",
     "MissingColumnError",
+    "PipelineError",
+    "ProjectConfig",
     "RetentionMatrix",
     "SampleQuotaError",
     "SampleStatus",
     "SegmentDynamics",
     "SegmentRules",
     "SegmentRulesError",
+    "SurvivalChurn",
     "TransactionLog",
     "ValidationReport",
     "__version__",
     "assign_segments",
+    "backtest",
     "build_features",
     "code_answers",
     "cohen_kappa",
@@ -98,31 +116,41 @@ __all__ = [
     "feature_descriptions",
     "krippendorff_alpha",
     "load_codebook",
+    "load_config",
     "load_customers",
     "load_orders",
     "make_labels",
+    "plot_calibration",
+    "plot_km_by_segment",
+    "plot_lift",
     "plot_migration_heatmap",
     "plot_retention_rates",
+    "plot_roc",
     "plot_saturation",
     "plot_segment_sizes",
+    "plot_shap_summary",
     "read_coding_sheets",
     "reconcile",
     "reliability",
     "rfm_summary",
+    "run_project",
     "sample_status",
     "saturation_curve",
     "saturation_sentence",
     "segment_dynamics",
     "segment_profile",
     "write_coding_sheet",
+    "write_report",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from churnkit import datasets
+    from churnkit._backtest import backtest
     from churnkit._bgnbd import BGNBD
     from churnkit._codebook import Codebook, load_codebook
     from churnkit._coding import code_answers
     from churnkit._coding_sheet import read_coding_sheets, write_coding_sheet
+    from churnkit._config import ProjectConfig, load_config
     from churnkit._dynamics import SegmentDynamics, segment_dynamics
     from churnkit._feature_text import feature_descriptions
     from churnkit._features import build_features
@@ -131,6 +159,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from churnkit._labels import make_labels
     from churnkit._log import TransactionLog
     from churnkit._matrix import RetentionMatrix
+    from churnkit._model import ChurnModel
+    from churnkit._model_plots import (
+        plot_calibration,
+        plot_km_by_segment,
+        plot_lift,
+        plot_roc,
+        plot_shap_summary,
+    )
+    from churnkit._pipeline import PipelineError, run_project
     from churnkit._plots import (
         plot_migration_heatmap,
         plot_retention_rates,
@@ -145,7 +182,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from churnkit._saturation import plot_saturation, saturation_curve, saturation_sentence
     from churnkit._segment_rules import SegmentRules, default_segment_rules
     from churnkit._segments import assign_segments
+    from churnkit._survival import SurvivalChurn
     from churnkit._validation import ValidationReport
+    from churnkit.report._build import write_report
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,14 @@
-"""The demo: a generated pet shop run through churnkit's stages into ``reports/demo``."""
+"""The demo: a generated pet shop run through every churnkit stage into ``reports/demo``.
+
+It is :func:`churnkit.run_project` on generated inputs, in the order a real study runs:
+
+1. generate the shop and export it as a Russian 1C/Excel CSV (with a few planted problems);
+2. run the project: validate → segments → backtest → fit → score → sample → report;
+3. "field" the interview sample: a share of the main sample answers, in words written from
+   each customer's true churn reasons (:func:`churnkit.datasets.make_interviews`);
+4. run the project again with the answers: the unchanged stages come from the cache, then
+   coding → retention matrix → the report with the interview study.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +17,36 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from churnkit._outputs import atomic_folder, write_json, write_manifest
-from churnkit._stages import compute_segments, write_segments, write_validation
+import numpy as np
 
-DEMO_STEPS = ("generate", "validate", "segment")
+from churnkit._outputs import write_csv
+
+DEMO_STEPS = (
+    "generate",
+    "validate",
+    "segments",
+    "backtest",
+    "fit",
+    "score",
+    "sample",
+    "fielding",
+    "code",
+    "matrix",
+    "report",
+)
+# chance that a called case completes an interview in the simulated fielding
+RESPONSE_RATE = 0.4
 
 
 @dataclass
 class DemoResult:
-    """Where the demo wrote its outputs and how long each step took (seconds)."""
+    """Where the demo wrote its outputs, the PDF, and seconds per step."""
 
     folder: Path
+    report: Path | None
     timings: dict[str, float] = field(default_factory=dict)
-    log_summary: dict[str, object] = field(default_factory=dict)
 
 
 def run_demo(
@@ -31,69 +57,113 @@ def run_demo(
     lang: str = "en",
     on_step: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Generate the demo shop, export it as a Russian 1C-style CSV, and run every stage on it.
+    """Generate the demo shop and its interviews and run the whole pipeline on them.
 
-    The inputs are written to ``out/data`` first and read back through
-    :func:`churnkit.load_orders`, so the demo exercises the same path a user's export takes,
-    including a few planted data problems that the validation report must catch.
+    The inputs are written to ``out/data`` and read back through :func:`churnkit.load_orders`,
+    so the demo exercises the same path a user's export takes. Outputs of each stage are
+    replaced only when that stage succeeds; a second run with the same arguments takes every
+    stage from the cache.
 
     Parameters
     ----------
     out : path
-        Output folder; replaced atomically when every step has succeeded.
+        Output folder (``data/``, one folder per stage, ``report/churn_report.pdf``).
     n_customers, seed : int
         Size and seed of the generated shop.
     lang : {"en", "ru"}
-        Language of figure labels.
+        Language of the report.
     on_step : callable, optional
-        Called with each step's name (see ``DEMO_STEPS``) before it starts, for progress display.
+        Called with each step's name (see ``DEMO_STEPS``) before it starts.
 
     Examples
     --------
-    >>> result = run_demo("reports/demo", n_customers=2_000)  # doctest: +SKIP
-    >>> sorted(p.name for p in result.folder.iterdir())  # doctest: +SKIP
-    ['data', 'manifest.json', 'segments', 'validation']
+    >>> result = run_demo("reports/demo", n_customers=3_000)  # doctest: +SKIP
+    >>> result.report  # doctest: +SKIP
+    PosixPath('reports/demo/report/churn_report.pdf')
     """
-    from churnkit._io import load_orders
+    from churnkit._config import ProjectConfig
+    from churnkit._pipeline import run_project
     from churnkit.datasets import make_shop
 
     notify = on_step or (lambda _name: None)
-    timings: dict[str, float] = {}
     out = Path(out)
-    with atomic_folder(out) as tmp:
-        notify("generate")
-        t0 = time.perf_counter()
-        shop = make_shop(n_customers=n_customers, seed=seed)
-        data = tmp / "data"
-        data.mkdir()
-        export = shop.to_csv(data / "orders.csv", dirty=True)
-        customer_columns = shop.customers_to_csv(data / "customers.csv")
-        timings["generate"] = time.perf_counter() - t0
+    data = out / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
 
-        notify("validate")
-        t0 = time.perf_counter()
-        log = load_orders(
-            data / "orders.csv",
-            columns=export["columns"],
-            customers=data / "customers.csv",
-            customer_columns=customer_columns,
-            as_of=shop.end,
-            name="data/orders.csv",
-        )
-        write_validation(log, tmp / "validation")
-        timings["validate"] = time.perf_counter() - t0
+    notify("generate")
+    t0 = time.perf_counter()
+    shop = make_shop(n_customers=n_customers, seed=seed)
+    export = _replace(data / "orders.csv", lambda p: shop.to_csv(p, dirty=True))
+    customer_columns = _replace(data / "customers.csv", shop.customers_to_csv)
+    timings["generate"] = time.perf_counter() - t0
 
-        notify("segment")
-        t0 = time.perf_counter()
-        write_segments(compute_segments(log), tmp / "segments", lang=lang)
-        timings["segment"] = time.perf_counter() - t0
+    spec: dict[str, Any] = {
+        "data": {
+            "orders": "data/orders.csv",
+            "customers": "data/customers.csv",
+            "columns": export["columns"],
+            "customer_columns": customer_columns,
+        },
+        "as_of": shop.end.date().isoformat(),
+        "seed": seed,
+        # the shop expires unspent bonus points after this many days
+        "model": {"params": {"bonus_ttl_days": shop.bonus_ttl_days}},
+        # 300 interviews for the default 20,000 customers; fewer in smaller shops
+        "sample": {"quotas": max(40, round(300 * min(1.0, n_customers / 20_000)))},
+        "report": {"lang": lang},
+    }
 
-        write_json({k: round(v, 3) for k, v in timings.items()}, tmp / "timings.json")
-        write_manifest(
-            tmp,
-            stage="demo",
-            inputs={"orders": data / "orders.csv", "customers": data / "customers.csv"},
-            config={"n_customers": n_customers, "lang": lang, "as_of": str(shop.end.date())},
-            seed=seed,
-        )
-    return DemoResult(folder=out, timings=timings, log_summary=log.summary())
+    def run(config: ProjectConfig) -> Any:
+        result = run_project(config, out, on_step=notify)
+        for stage, seconds in result.timings.items():
+            timings[stage] = timings.get(stage, 0.0) + seconds
+        return result
+
+    run(ProjectConfig.from_dict(spec, base_dir=out, source="demo config"))
+
+    notify("fielding")
+    t0 = time.perf_counter()
+    _replace(data / "answers.csv", lambda p: _field(out / "sample", shop, seed, p))
+    timings["fielding"] = time.perf_counter() - t0
+    spec["interviews"] = {"answers": "data/answers.csv"}
+    result = run(ProjectConfig.from_dict(spec, base_dir=out, source="demo config"))
+    return DemoResult(folder=out, report=result.report, timings=timings)
+
+
+def _field(sample_folder: Path, shop: Any, seed: int, path: Path) -> None:
+    """Simulated fielding: cases answer at random, reserves released until each quota is met.
+
+    Each stratum's quota is its number of main cases; main cases are called first, then the
+    reserves in rank order, each completing with probability ``RESPONSE_RATE``. Answers are
+    written from the customers' true churn reasons.
+    """
+    import pandas as pd
+
+    from churnkit.datasets import make_interviews
+
+    cases = pd.read_csv(sample_folder / "analysis.csv", dtype={"sample_id": str})
+    cases = cases.merge(pd.read_csv(sample_folder / "sample_key.csv", dtype=str), on="sample_id")
+    cases["is_reserve"] = cases["is_reserve"].astype(bool)
+    rng = np.random.default_rng(seed)
+    answered = []
+    for _, group in cases.groupby("stratum", sort=True):
+        quota = int((~group["is_reserve"]).sum())
+        ordered = group.sort_values(["is_reserve", "reserve_rank"], kind="stable")
+        done = ordered[rng.random(len(ordered)) < RESPONSE_RATE].head(quota)
+        answered.append(done[["sample_id", "customer_id"]])
+    who = pd.concat(answered, ignore_index=True)
+    answers = make_interviews(who["customer_id"], shop.truth, seed=seed)
+    answers = answers.merge(who, on="customer_id")[["answer_id", "sample_id", "lang", "text"]]
+    write_csv(answers, path)
+
+
+def _replace(path: Path, write: Callable[[Path], Any]) -> Any:
+    """Write ``path`` through a temporary file, so a failure leaves the old file in place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        result = write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return result

@@ -67,6 +67,8 @@ from churnkit._survey_stats import stratified_share
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+# the code of interviewees who still buy (see ``churned_only``)
+NOT_CHURNED = "not_churned"
 CELL_COLUMNS = (
     "segment",
     "group",
@@ -139,6 +141,7 @@ class RetentionMatrix:
         codebook: Codebook | None = None,
         level: str = "theme",
         threshold: float | None = None,
+        churned_only: bool = False,
     ) -> RetentionMatrix:
         """Build the matrix from final codes, the interview sample and the churn scores.
 
@@ -153,6 +156,11 @@ class RetentionMatrix:
             theme of the codebook is a row, zero or not) or the codes as coded.
         threshold : float, optional
             Only scores with ``p_churn >= threshold`` are predicted churners (all rows if None).
+        churned_only : bool
+            Leave out interviewees whose primary code is ``not_churned`` (they still buy:
+            evidence about the model, not a reason to leave) and shrink each stratum's size
+            by its share of them, so shares are among the predicted churners who did leave.
+            Their count per stratum is in ``notes["not_churned"]``.
 
         Returns
         -------
@@ -176,6 +184,8 @@ class RetentionMatrix:
         notes["respondents"] = len(respondents)
         notes["non_respondents"] = len(sample) - len(respondents)
         sizes, notes["strata_not_sampled"] = frame_sizes(frame, sample)
+        if churned_only:
+            codes, respondents, sizes = _churned_only(codes, respondents, sizes, key, notes)
         churners = value_at_risk_of(scores, threshold)
         designs = designs_of(respondents, sizes, churners)
         notes["frame"] = sizes.to_dict("records")
@@ -421,6 +431,27 @@ def _cell(
     head = (segment, book.group_of(code), code, book.label(code, "en"), len(design.rows))
     counts = (int(y_m.sum()), int(y_p.sum()), m.share, m.low, m.high)
     return head + counts + _primary(design, y_p)
+
+
+def _churned_only(
+    codes: pd.DataFrame,
+    respondents: pd.DataFrame,
+    sizes: pd.DataFrame,
+    key: str,
+    notes: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Drop respondents who did not churn; scale strata to the share who did."""
+    theme = codes["row"].astype(str).str.split(".").str[0]
+    still = set(codes.loc[codes["is_primary"].to_numpy(dtype=bool) & (theme == NOT_CHURNED), key])
+    gone = ~respondents[key].isin(still)
+    per_stratum = respondents.groupby("stratum").size()
+    churned = respondents[gone].groupby("stratum").size().reindex(per_stratum.index, fill_value=0)
+    notes["not_churned"] = (per_stratum - churned)[lambda x: x > 0].astype(int).to_dict()
+    share = (churned / per_stratum).reindex(sizes["stratum"]).fillna(0.0).to_numpy()
+    sizes = sizes.assign(N=sizes["N"].to_numpy() * share)
+    notes["strata_all_not_churned"] = sizes.loc[sizes["N"] <= 0, "stratum"].tolist()
+    sizes = sizes[sizes["N"] > 0].reset_index(drop=True)
+    return codes[~codes[key].isin(still)], respondents[gone].reset_index(drop=True), sizes
 
 
 def _group_split(

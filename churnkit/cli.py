@@ -27,7 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
-out_console = Console()
+# paths and messages stay on one line (soft wrap) so they can be copied and grepped
+out_console = Console(soft_wrap=True)
 _state = {"debug": False}
 T = TypeVar("T")
 
@@ -241,9 +242,9 @@ def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("reports/demo"),
     customers: Annotated[int, typer.Option(help="Customers in the generated shop.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    lang: Annotated[str, typer.Option(help="Figure language: en or ru.")] = "en",
+    lang: Annotated[str, typer.Option(help="Report language: en or ru.")] = "en",
 ) -> None:
-    """Generate a pet shop with known churn and run the whole pipeline on it."""
+    """Generate a pet shop with known churn and interviews; run every stage up to the PDF."""
     from churnkit._demo import DEMO_STEPS, run_demo
 
     def run() -> None:
@@ -252,7 +253,7 @@ def demo(
             result = run_demo(out, n_customers=customers, seed=seed, lang=lang, on_step=step)
         timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
         out_console.print(f"Demo finished in {time.perf_counter() - t0:.1f} s ({timings}).")
-        out_console.print(str(result.folder.resolve()))
+        out_console.print(str((result.report or result.folder).resolve()))
 
     _guarded(run)
 
@@ -266,7 +267,12 @@ def _register_stage_commands() -> None:
 
 
 # modules with a ``register(app)`` that adds their commands
-_STAGE_COMMANDS: tuple[str, ...] = ("churnkit._cli_coding", "churnkit._cli_sample")
+_STAGE_COMMANDS: tuple[str, ...] = (
+    "churnkit._cli_models",
+    "churnkit._cli_sample",
+    "churnkit._cli_coding",
+    "churnkit._cli_report",
+)
 _register_stage_commands()
 
 

@@ -111,7 +111,9 @@ def test_demo_is_reproducible(tmp_path):
     assert len(csvs) >= 8
     for rel in csvs:
         assert (folders[0] / rel).read_bytes() == (folders[1] / rel).read_bytes(), rel
-    report = json.loads((folders[0] / "validation" / "validation_report.json").read_text())[
+    assert (folders[0] / "report" / "churn_report.pdf").stat().st_size > 10_000
+    assert "churn_report.pdf" in result.output  # the demo ends by naming the PDF
+    report = json.loads((folders[0] / "validate" / "validation_report.json").read_text())[
         "report"
     ]
     assert report["rows_read"] == report["rows_used"] + sum(report["rejected_counts"].values())

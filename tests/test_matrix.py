@@ -359,3 +359,31 @@ def test_notes_say_what_was_assumed():
         RetentionMatrix.from_codes(
             by_customer.drop(columns="sample_id"), twice, scores, frame=frame
         )
+
+
+def test_churned_only_leaves_out_those_who_still_buy():
+    """Two more loyal interviewees still buy: with ``churned_only`` they leave the shares.
+
+    Loyal stratum L then holds 10 interviews of which 8 churned, so its size shrinks from
+    400 to 400 × 8/10 = 320; F keeps 600. The total price share becomes
+    (320 × 4/8 + 600 × 1/4) / 920 = 310/920, and the not-churned row is empty.
+    """
+    codes, sample, frame, scores = _fixture()
+    extra = pd.DataFrame(
+        {"sample_id": ["S13", "S14"], "code": ["not_churned", "not_churned"], "is_primary": True}
+    )
+    more = pd.DataFrame(
+        {"sample_id": ["S13", "S14"], "customer_id": ["C13", "C14"], "stratum": "L",
+         "population": "loyal", "weight": 40.0}
+    )
+    codes, sample = pd.concat([codes, extra]), pd.concat([sample, more], ignore_index=True)
+    both = RetentionMatrix.from_codes(codes, sample, scores, frame=frame, threshold=0.5)
+    gone = RetentionMatrix.from_codes(
+        codes, sample, scores, frame=frame, threshold=0.5, churned_only=True
+    )
+    assert _cell(both, "total", "not_churned")["primary_share"] > 0
+    assert _cell(gone, "total", "not_churned")["primary_share"] == 0
+    assert _cell(gone, "total", "price")["primary_share"] == pytest.approx(310 / 920)
+    assert gone.notes["not_churned"] == {"L": 2}
+    shares = gone.summary().query("segment == 'total'")["primary_share"]
+    assert shares.sum() == pytest.approx(1.0)

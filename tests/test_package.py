@@ -53,7 +53,8 @@ def test_environment_yml_mirrors_pyproject():
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     wanted = project["dependencies"] + project["optional-dependencies"]["dev"]
     conda = yaml.safe_load((root / "environment.yml").read_text())["dependencies"]
-    conda_names = {re.split(r"[<>=]", d)[0] for d in conda if isinstance(d, str)}
+    pip = [d for entry in conda if isinstance(entry, dict) for d in entry.get("pip", [])]
+    conda_names = {re.split(r"[<>=]", d)[0] for d in conda + pip if isinstance(d, str)}
     aliases = {"duckdb": "python-duckdb"}  # conda-forge's name for the same package
     for requirement in wanted:
         name = re.split(r"[<>=\[]", requirement)[0]
