@@ -73,6 +73,8 @@ _LAZY: dict[str, str] = {
     "write_report": "churnkit.report._build",
     "ChurnModel": "churnkit._model",
     "SurvivalChurn": "churnkit._survival",
+    "survival_target": "churnkit._survival",
+    "km_table": "churnkit._survival",
     "backtest": "churnkit._backtest",
     "plot_roc": "churnkit._model_plots",
     "plot_calibration": "churnkit._model_plots",
@@ -114,6 +116,7 @@ __all__ = [
     "expected_revenue",
     "export_interview_sample",
     "feature_descriptions",
+    "km_table",
     "krippendorff_alpha",
     "load_codebook",
     "load_config",
@@ -139,6 +142,7 @@ __all__ = [
     "saturation_sentence",
     "segment_dynamics",
     "segment_profile",
+    "survival_target",
     "write_coding_sheet",
     "write_report",
 ]
@@ -182,7 +186,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from churnkit._saturation import plot_saturation, saturation_curve, saturation_sentence
     from churnkit._segment_rules import SegmentRules, default_segment_rules
     from churnkit._segments import assign_segments
-    from churnkit._survival import SurvivalChurn
+    from churnkit._survival import SurvivalChurn, km_table, survival_target
     from churnkit._validation import ValidationReport
     from churnkit.report._build import write_report
 
