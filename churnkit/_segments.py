@@ -264,18 +264,16 @@ class _History:
 
 
 def _first_two(key: np.ndarray, day: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each key's first and second day (``-1`` when missing); input sorted by day."""
-    first = np.full(n_keys, -1, dtype=np.int64)
-    second = np.full(n_keys, -1, dtype=np.int64)
-    # stable sort by key keeps the day order within a key
-    order = np.argsort(key, kind="stable")
-    k, d = key[order], day[order]
-    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.array([], int)
-    first[k[starts]] = d[starts]
-    has_second = starts + 1 < len(k)
-    nxt = starts[has_second] + 1
-    same = k[nxt] == k[starts[has_second]]
-    second[k[nxt[same]]] = d[nxt[same]]
+    """Each key's first and second day (``-1`` when missing); one row per (key, day)."""
+    none = np.iinfo(np.int64).max
+    first = np.full(n_keys, none, dtype=np.int64)
+    np.minimum.at(first, key, day)
+    # days are distinct within a key, so the second is the least day after the first
+    later = day > first[key]
+    second = np.full(n_keys, none, dtype=np.int64)
+    np.minimum.at(second, key[later], day[later])
+    first[first == none] = -1
+    second[second == none] = -1
     return first, second
 
 
