@@ -172,13 +172,49 @@ def _read_parquet(path: Path, name: str) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        repetitive = set(_repetitive_text(path))
+        columns = {}
+        # one column at a time: only one column's Arrow buffers live beside the frame
+        for column in pq.ParquetDataset(path).schema.names:
+            table = pq.read_table(
+                path, columns=[column], read_dictionary=[column] if column in repetitive else None
+            )
+            columns[column] = _from_arrow(table)[column]
+            del table
+            pa.default_memory_pool().release_unused()
     except (pa.ArrowInvalid, OSError) as e:
         raise DataValidationError(
             f"{name}: cannot read Parquet ({e}). Check that the file (or every file in the "
             "folder) is a complete Parquet file."
         ) from e
-    return _from_arrow(table)
+    return pd.DataFrame(columns, copy=False)
+
+
+def _repetitive_text(path: Path, sample_rows: int = 65_536, max_share: float = 0.05) -> list[str]:
+    """Text columns of a Parquet source with few distinct values in its first rows.
+
+    They are read dictionary-encoded (pandas categoricals): a channel or a region repeated
+    over millions of rows then costs an integer per row instead of a string. Ids and free
+    text, with many distinct values, stay strings.
+    """
+    import pyarrow.parquet as pq
+
+    first = path if path.is_file() else min(path.rglob("*.parquet"), default=None)
+    if first is None:
+        return []
+    handle = pq.ParquetFile(first)
+    text = [
+        f.name
+        for f in handle.schema_arrow
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    if not text:
+        return []
+    batch = next(handle.iter_batches(batch_size=sample_rows, columns=text), None)
+    if batch is None or batch.num_rows == 0:
+        return []
+    limit = max_share * batch.num_rows
+    return [c for c in text if len(batch.column(c).unique()) <= limit]
 
 
 def _check_unique_names(names: list[str], name: str) -> None:

@@ -376,11 +376,14 @@ def parse_ids(series: pd.Series, context: str) -> Ids:
 
 
 def parse_text(series: pd.Series, *, from_file: bool) -> pd.Series:
-    """A text column as pyarrow strings.
+    """A text column as pyarrow strings (or categoricals, as they came).
 
     Text read from a file is stripped and blanks become NA; typed columns (Parquet, DataFrames)
-    keep their values and are only converted to pyarrow strings when they are not already.
+    keep their values; categoricals stay categoricals and other columns become pyarrow
+    strings.
     """
     if from_file:
         return as_text(series)
-    return series if series.dtype == STRING else series.astype(STRING)
+    if series.dtype == STRING or isinstance(series.dtype, pd.CategoricalDtype):
+        return series
+    return series.astype(STRING)

@@ -17,6 +17,7 @@ from churnkit import (
     DataValidationError,
     MissingColumnError,
     TransactionLog,
+    build_features,
     load_customers,
     load_orders,
 )
@@ -412,3 +413,34 @@ def test_large_file_read_in_blocks(tmp_path):
     assert log.report.rejected_counts == {"unparseable_date": 2, "non_numeric_revenue": 1}
     assert log.report.examples["unparseable_date"] == [(11, "31.02.2023"), (40_001, "31.02.2023")]
     assert len(log.orders) == n - 3
+
+
+def test_parquet_repeated_text_becomes_categorical_and_features_read_it(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 3_000
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i % 700:04d}" for i in range(n)],
+            "order_id": [f"O{i:06d}" for i in range(n)],
+            "order_date": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 300, n), unit="D"),
+            "revenue": rng.uniform(10, 500, n).round(2),
+            "channel": rng.choice(["app", "site"], n),
+            "note": [f"free text {i}" for i in range(n)],
+        }
+    )
+    frame.to_parquet(tmp_path / "orders.parquet")
+    log = load_orders(tmp_path / "orders.parquet", as_of="2024-12-31")
+    orders = log.orders
+    assert isinstance(orders["channel"].dtype, pd.CategoricalDtype)
+    assert not isinstance(orders["customer_id"].dtype, pd.CategoricalDtype)
+    assert not isinstance(orders["note"].dtype, pd.CategoricalDtype)
+    back = orders.astype({"order_id": str, "channel": str, "note": str}).set_index("order_id")
+    expected = frame.set_index("order_id")[["channel", "note"]]
+    pd.testing.assert_frame_equal(
+        back.loc[expected.index, ["channel", "note"]], expected, check_dtype=False
+    )
+    features = build_features(log, ["2024-06-30"], segments=False)
+    shares = features.filter(like="channel_share")
+    assert shares.shape[1] == 2
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
