@@ -192,6 +192,15 @@ class SegmentRules:
 
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
+    def cut_points(self, variable: str) -> np.ndarray:
+        """The rules' inner cut points of ``variable``, ascending (empty when unused)."""
+        import numpy as np
+
+        variables, inner_cuts, _ = self._grid  # type: ignore[attr-defined]
+        if variable not in variables:
+            return np.array([])
+        return inner_cuts[variables.index(variable)]
+
     def classify(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
         """Position in :attr:`names` of each row's segment.
 

@@ -128,7 +128,7 @@ def segment_transitions(
     k = len(rules.names)
     parts = []
     previous: _State | None = None
-    for state in _sweep(history, bounds, rules):
+    for state in _sweep(history, bounds, rules, exact_value=False):
         if previous is not None:
             parts.append(_transitions(previous, state, k))
         previous = state
@@ -211,45 +211,58 @@ class _History:
 
         from churnkit._duck import connect
 
-        orders = log.orders
         customers = log.customers
         registered = customers is not None and "registered_at" in customers.columns
-        ids = orders["customer_id"]
+        known = "SELECT DISTINCT customer_id FROM orders"
         if registered:
-            ids = pd.concat([ids, customers["customer_id"]], ignore_index=True)
-        # integer keys: grouping and sorting on them is far cheaper than on strings
-        codes, uniques = pd.factorize(ids, sort=True)
-        n_orders, n_keys = len(orders), len(uniques)
-        frame = pd.DataFrame(
-            {
-                "key": codes[:n_orders].astype(np.int32),
-                "order_date": orders["order_date"].to_numpy(),
-                "revenue": orders["revenue"].to_numpy(),
-                "is_return": orders["is_return"].to_numpy(),
-            }
-        )
+            known += " UNION SELECT customer_id FROM customers"
         con = connect()
         try:
-            con.register("orders", frame)
+            # DuckDB scans only the columns it needs; customers become integer keys (their
+            # rank in sorted order), far cheaper to group, sort and index than strings
+            # beside a frame of millions of order lines, the join and grouping spill to disk
+            # rather than double the process's memory
+            con.execute("SET memory_limit = '1GB'")
+            con.execute(f"SET temp_directory = '{_spill_dir()}'")
+            con.register("orders", log.orders)
+            if registered:
+                con.register("customers", customers[["customer_id", "registered_at"]])
+            con.execute(
+                "CREATE TEMP TABLE ids AS SELECT customer_id, "
+                "(row_number() OVER (ORDER BY customer_id) - 1)::INTEGER AS key "
+                f"FROM ({known})"
+            )
             occ = con.execute(
                 """
-                SELECT key, CAST(CAST(order_date AS DATE) - DATE '1970-01-01' AS INTEGER) AS day,
-                       sum(revenue) AS revenue, bool_or(NOT is_return) AS is_purchase
-                FROM orders GROUP BY ALL ORDER BY day, key
+                SELECT i.key, CAST(CAST(o.order_date AS DATE) - DATE '1970-01-01' AS INTEGER) AS day,
+                       sum(o.revenue) AS revenue, bool_or(NOT o.is_return) AS is_purchase
+                FROM orders AS o JOIN ids AS i USING (customer_id)
+                GROUP BY ALL ORDER BY day, i.key
                 """
             ).fetchnumpy()
+            reg = None
+            if registered:
+                reg = con.execute(
+                    """
+                    SELECT i.key, CAST(CAST(c.registered_at AS DATE) - DATE '1970-01-01'
+                                       AS INTEGER) AS day
+                    FROM customers AS c JOIN ids AS i USING (customer_id)
+                    WHERE c.registered_at IS NOT NULL
+                    """
+                ).fetchnumpy()
+            ids = con.sql("SELECT customer_id FROM ids ORDER BY key").to_arrow_table()
         finally:
             con.close()
-        key = occ["key"].astype(np.int64)
-        day = occ["day"].astype(np.int64)
+        uniques = pd.array(ids.column(0).combine_chunks(), dtype=pd.StringDtype("pyarrow"))
+        n_keys = len(uniques)
+        # int32 keeps the per-occasion arrays small; results widen where they are summed
+        key = np.asarray(occ.pop("key"), dtype=np.int32)
+        day = np.asarray(occ.pop("day"), dtype=np.int32)
         is_purchase = np.asarray(occ["is_purchase"], dtype=bool)
         start_day = np.full(n_keys, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(start_day, key, day)
-        if registered:
-            reg = pd.to_datetime(customers["registered_at"]).to_numpy().astype("datetime64[D]")
-            known = ~np.isnat(reg)
-            reg_days = (reg[known] - _EPOCH).astype(np.int64)
-            np.minimum.at(start_day, codes[n_orders:][known], reg_days)
+        if reg is not None:
+            np.minimum.at(start_day, reg["key"], reg["day"])
         first_day, second_day = _first_two(key[is_purchase], day[is_purchase], n_keys)
         return cls(
             ids=uniques,
@@ -261,6 +274,13 @@ class _History:
             first_day=first_day,
             second_day=second_day,
         )
+
+
+def _spill_dir() -> str:
+    import tempfile
+    from pathlib import Path
+
+    return str(Path(tempfile.gettempdir()) / "churnkit-duckdb")
 
 
 def _first_two(key: np.ndarray, day: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
@@ -297,9 +317,17 @@ class _State:
 
 
 def _sweep(
-    history: _History, snapshots: list[pd.Timestamp], rules: SegmentRules
+    history: _History,
+    snapshots: list[pd.Timestamp],
+    rules: SegmentRules,
+    *,
+    exact_value: bool = True,
 ) -> Iterator[_State]:
-    """Advance running totals through the occasions, yielding the state at each snapshot."""
+    """Advance running totals through the occasions, yielding the state at each snapshot.
+
+    With ``exact_value=False`` only the segments are exact: ``value_pct`` is replaced by the
+    rules' cut point at or below it (enough to classify), found without sorting.
+    """
     n_keys = len(history.ids)
     window = int(rules.value_window_days)
     purchases = np.zeros(n_keys, dtype=np.int64)
@@ -309,6 +337,7 @@ def _sweep(
     last_day = np.full(n_keys, -1, dtype=np.int64)
     done = done_before = 0
     known_before: np.ndarray | None = None  # None before the first snapshot
+    value_cuts = rules.cut_points("value_pct")
     has_second = history.second_day >= 0
     gap_order = np.argsort(history.second_day[has_second], kind="stable")
     second_sorted = history.second_day[has_second][gap_order]
@@ -347,7 +376,10 @@ def _sweep(
         value_pct = np.zeros(n_keys)
         buyers = np.flatnonzero(buyer & known)
         if len(buyers) > 1:
-            value_pct[buyers] = _percent_rank(revenue_window[buyers])
+            ranked = revenue_window[buyers]
+            value_pct[buyers] = (
+                _percent_rank(ranked) if exact_value else _value_floor(ranked, value_cuts)
+            )
         values = {
             "purchases": purchases.astype(float),
             "recency_ratio": ratio,
@@ -370,6 +402,26 @@ def _sweep(
             segment=rules.classify(values),
         )
         known_before = known
+
+
+def _value_floor(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """For each value, the largest cut ``c`` with ``percent rank >= c`` (0 when none).
+
+    ``percent rank >= c`` means at least ``k = ceil(c (n - 1) / 100)`` other values lie
+    strictly below, i.e. the value exceeds the ``k``-th smallest: a selection, not a sort.
+    """
+    n = len(values)
+    out = np.zeros(n)
+    for cut in cuts:
+        k = int(np.ceil(cut * (n - 1) / 100.0 - 1e-9))
+        if k <= 0:
+            out[:] = cut
+            continue
+        if k > n - 1:
+            break
+        kth = np.partition(values, k - 1)[k - 1]
+        out[values > kth] = cut
+    return out
 
 
 def _percent_rank(values: np.ndarray) -> np.ndarray:

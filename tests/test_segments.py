@@ -322,3 +322,18 @@ def test_value_percentile_matches_scipy_min_rank(values):
     x = np.asarray(values)
     expected = 100.0 * (rankdata(x, method="min") - 1) / (len(x) - 1)
     np.testing.assert_allclose(_percent_rank(x), expected)
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.lists(st.sampled_from([-5.0, 0.0, 1.5, 2.0, 10.0, 99.0, 250.0]), min_size=2, max_size=60),
+    st.sets(st.sampled_from([5.0, 25.0, 50.0, 75.0, 90.0, 99.0, 100.0]), min_size=1),
+)
+def test_value_floor_bins_like_the_exact_percentile(values, cuts):
+    from churnkit._segments import _percent_rank, _value_floor
+
+    x = np.asarray(values)
+    grid = np.asarray(sorted(cuts))
+    exact = _percent_rank(x)
+    expected = np.array([max([c for c in grid if v >= c], default=0.0) for v in exact])
+    np.testing.assert_array_equal(_value_floor(x, grid), expected)
