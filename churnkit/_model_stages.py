@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from churnkit._errors import ChurnkitError
-from churnkit._outputs import atomic_folder, write_csv, write_json, write_manifest
+from churnkit._outputs import (
+    atomic_folder,
+    write_csv,
+    write_figure,
+    write_json,
+    write_manifest,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,21 +28,6 @@ if TYPE_CHECKING:
 
 PathLike = str | os.PathLike[str]
 __all__ = ["backtest_stage", "fit_stage", "score_stage"]
-
-
-def _save_figure(ax: Any, folder: Path, name: str) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    fig = ax.figure
-    written = []
-    try:
-        for ext in ("png", "svg"):
-            path = folder / f"{name}.{ext}"
-            fig.savefig(path, dpi=150, metadata={"Date": None} if ext == "svg" else None)
-            written.append(path)
-    finally:
-        plt.close(fig)
-    return written
 
 
 def backtest_stage(
@@ -119,10 +110,10 @@ def fit_stage(
         figures.mkdir()
         if "segment" in held_out:
             km = km_table(held_out, target.loc[held_out.index], by="segment")
-            _save_figure(plot_km_by_segment(km, horizon), figures, "km_by_segment")
+            write_figure(plot_km_by_segment(km, horizon).figure, figures, "km_by_segment")
         for population in model.boosters_:
             ax = plot_shap_summary(model, held_out, population)
-            _save_figure(ax, figures, f"shap_{population}")
+            write_figure(ax.figure, figures, f"shap_{population}")
         write_manifest(
             tmp,
             stage="fit",

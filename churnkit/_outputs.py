@@ -111,6 +111,25 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def write_figure(fig: Any, folder: str | os.PathLike[str], name: str) -> list[Path]:
+    """Write a matplotlib figure as ``name.png`` (for people) and ``name.svg`` (for the PDF).
+
+    The SVG carries no date, so equal figures give equal bytes. The figure is closed.
+    """
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    written = []
+    try:
+        for ext in ("png", "svg"):
+            path = folder / f"{name}.{ext}"
+            fig.savefig(path, dpi=150, metadata={"Date": None} if ext == "svg" else None)
+            written.append(path)
+    finally:
+        plt.close(fig)
+    return written
+
+
 def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
     """Write JSON with sorted keys and a trailing newline, so equal data gives equal bytes."""
     path = Path(path)

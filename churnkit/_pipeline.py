@@ -214,16 +214,12 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
 
 # -- the stages -------------------------------------------------------------------------------
 def _validate(run: _Run, out: Path) -> None:
-    from churnkit._outputs import atomic_folder
-    from churnkit._stages import write_validation
+    from churnkit._stages import validate_stage
 
-    d = run.config.data
-    log = run.log  # loads and validates
-    with atomic_folder(out) as tmp:
-        write_validation(log, tmp)
-        write_manifest(
-            tmp, stage="validate", inputs=run.inputs("validate"), config=d.model_dump(mode="json")
-        )
+    # run.log loads and validates
+    validate_stage(
+        run.log, out, inputs=run.inputs("validate"), config=run.config.data.model_dump(mode="json")
+    )
 
 
 def _segments(run: _Run, out: Path) -> None:

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from churnkit._outputs import atomic_folder, write_csv, write_json, write_manifest
+from churnkit._outputs import (
+    atomic_folder,
+    write_csv,
+    write_figure,
+    write_json,
+    write_manifest,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,47 +46,17 @@ def write_validation(log: TransactionLog, folder: PathLike) -> list[Path]:
 
 
 def validate_stage(
-    orders: Any,
-    out: PathLike,
-    *,
-    columns: dict[str, str] | None = None,
-    customers: Any = None,
-    customer_columns: dict[str, str] | None = None,
-    as_of: Any = None,
-    load_options: dict[str, Any] | None = None,
+    log: TransactionLog, out: PathLike, *, inputs: dict[str, Any], config: dict[str, Any]
 ) -> TransactionLog:
-    """Load and validate orders (and customers), write the report folder ``out``, return the log.
+    """Write ``log``'s validation report and a manifest into ``out``, swapped in atomically.
 
     Examples
     --------
-    >>> log = validate_stage("orders.csv", "out/validation")  # doctest: +SKIP
+    >>> validate_stage(log, "out/validation", inputs={"orders": "orders.csv"}, config={})  # doctest: +SKIP
     """
-    from churnkit._io import load_orders
-
-    log = load_orders(
-        orders,
-        columns=columns,
-        customers=customers,
-        customer_columns=customer_columns,
-        as_of=as_of,
-        **(load_options or {}),
-    )
     with atomic_folder(out) as tmp:
         write_validation(log, tmp)
-        write_manifest(
-            tmp,
-            stage="validate",
-            inputs={
-                "orders": orders,
-                **({"customers": customers} if customers is not None else {}),
-            },
-            config={
-                "columns": columns,
-                "customer_columns": customer_columns,
-                "as_of": None if as_of is None else str(as_of),
-                **(load_options or {}),
-            },
-        )
+        write_manifest(tmp, stage="validate", inputs=inputs, config=config)
     return log
 
 
@@ -145,12 +121,10 @@ def write_segments(results: SegmentResults, folder: PathLike, *, lang: str = "en
         try:
             plot(dyn, ax=ax, lang=lang)
             fig.tight_layout()
-            for ext in ("png", "svg"):
-                path = folder / "figures" / f"{name}.{ext}"
-                fig.savefig(path, dpi=150, metadata={"Date": None} if ext == "svg" else None)
-                written.append(path)
-        finally:
+        except BaseException:
             plt.close(fig)
+            raise
+        written += write_figure(fig, folder / "figures", name)
     return written
 
 

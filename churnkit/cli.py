@@ -168,8 +168,7 @@ def validate(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("churnkit-output/validation"),
 ) -> None:
     """Load and validate orders; write the validation report and every rejected row."""
-    from churnkit._outputs import atomic_folder, write_manifest
-    from churnkit._stages import write_validation
+    from churnkit._stages import validate_stage
 
     def run() -> None:
         with _steps(("validate",)) as step:
@@ -177,12 +176,8 @@ def validate(
             log, kwargs = _load(
                 orders, maps, customers, customer_maps, as_of, sep, encoding, date_format
             )
-            with atomic_folder(out) as tmp:
-                write_validation(log, tmp)
-                inputs = {"orders": orders, **({"customers": customers} if customers else {})}
-                write_manifest(
-                    tmp, stage="validate", inputs=inputs, config=kwargs | {"customers": None}
-                )
+            inputs = {"orders": orders, **({"customers": customers} if customers else {})}
+            validate_stage(log, out, inputs=inputs, config=kwargs | {"customers": None})
         out_console.print(repr(log))
         if log.report is not None and log.report.n_rejected:
             _print_table(
