@@ -6,6 +6,7 @@ Each measured run happens in a fresh Python process so that its peak resident me
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import subprocess
@@ -35,6 +36,18 @@ def shop_parquet(n_customers: int, seed: int = 0) -> tuple[Path, Path]:
         pq.write_table(pa.Table.from_pandas(shop.orders, preserve_index=False), orders)
         print(f"  {len(shop.orders):,} order lines in {time.perf_counter() - t0:.0f} s", flush=True)
     return orders, customers
+
+
+def bench_args(doc: str, child: str | tuple[str, ...]) -> argparse.Namespace:
+    """``--customers``, ``--repeats`` and the hidden ``--child`` (named ``child``) of a script."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    if isinstance(child, tuple):
+        parser.add_argument("--child", nargs=len(child), metavar=child, help=argparse.SUPPRESS)
+    else:
+        parser.add_argument("--child", metavar=child, help=argparse.SUPPRESS)
+    return parser.parse_args()
 
 
 def child_peak_mb() -> float:

@@ -9,13 +9,12 @@ churnkit's time is printed too.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 from pathlib import Path
 
 # run as a script, so this folder is on sys.path
-from _harness import child_peak_mb, print_medians, run_child, shop_parquet, timed
+from _harness import bench_args, child_peak_mb, print_medians, run_child, shop_parquet, timed
 
 TARGETS = {"total_s": 15.0, "peak_mb": 2048.0}
 
@@ -49,11 +48,7 @@ def child(mode: str, orders: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--child", nargs=2, metavar=("MODE", "ORDERS"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = bench_args(__doc__, ("MODE", "ORDERS"))
     if args.child:
         child(*args.child)
         return

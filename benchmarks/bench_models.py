@@ -11,12 +11,11 @@ customers. Targets on a 2-core machine: fit + score ≤ 90 s wall and ≤ 4 GB p
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 # run as a script, so this folder is on sys.path
-from _harness import child_peak_mb, print_medians, run_child, shop_parquet, timed
+from _harness import bench_args, child_peak_mb, print_medians, run_child, shop_parquet, timed
 
 TARGETS = {"fit_score_s": 90.0, "peak_mb": 4096.0}
 CUTOFFS = ("2023-09-30", "2023-12-31", "2024-03-31")
@@ -39,11 +38,7 @@ def child(orders: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--child", metavar="ORDERS", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = bench_args(__doc__, "ORDERS")
     if args.child:
         child(args.child)
         return

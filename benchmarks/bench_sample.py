@@ -11,12 +11,11 @@ phones), so the benchmark needs no fitted model. Target on a 2-core machine: the
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 # run as a script, so this folder is on sys.path
-from _harness import DATA, child_peak_mb, print_medians, run_child, timed
+from _harness import DATA, bench_args, child_peak_mb, print_medians, run_child, timed
 
 TARGETS = {"draw_s": 10.0}
 
@@ -133,11 +132,7 @@ def child(folder: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--child", metavar="FOLDER", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = bench_args(__doc__, "FOLDER")
     if args.child:
         child(args.child)
         return
