@@ -70,12 +70,14 @@ def make_inputs(n: int, seed: int = 0) -> Path:
             "is_employee": rng.random(n) < 0.005,
         }
     )
-    dnc = pd.DataFrame({"customer_id": ids.sample(20_000, random_state=seed).to_numpy()})
+    # 2% on the do-not-contact list, 5% contacted before (20,000 and 50,000 of a million)
+    n_dnc, n_history = n // 50, n // 20
+    dnc = pd.DataFrame({"customer_id": ids.sample(n_dnc, random_state=seed).to_numpy()})
     history = pd.DataFrame(
         {
-            "customer_id": ids.sample(50_000, random_state=seed + 1).to_numpy(),
+            "customer_id": ids.sample(n_history, random_state=seed + 1).to_numpy(),
             "contacted_at": pd.Timestamp("2024-12-31")
-            - pd.to_timedelta(rng.integers(0, 720, 50_000), "D"),
+            - pd.to_timedelta(rng.integers(0, 720, n_history), "D"),
         }
     )
     for name, frame in (
