@@ -412,7 +412,8 @@ def km_table(
     Returns
     -------
     DataFrame
-        ``group, day, survival, lo, hi, at_risk`` for days ``0..days`` (95% interval,
+        ``group, day, survival, lo, hi, at_risk`` for days ``0..days`` up to the group's
+        longest observed wait, where the data end (95% interval,
         lifelines' exponential Greenwood).
 
     Examples
@@ -439,15 +440,17 @@ def km_table(
         lo = np.where(step >= 0, ci.iloc[np.maximum(step, 0), 0].to_numpy(), 1.0)
         hi = np.where(step >= 0, ci.iloc[np.maximum(step, 0), 1].to_numpy(), 1.0)
         at_risk = (wait[at][None, :] >= grid[:, None]).sum(axis=1)
+        # past the longest observed wait nobody is at risk: the curve would only extrapolate
+        seen = at_risk > 0
         parts.append(
             pd.DataFrame(
                 {
                     "group": group,
-                    "day": grid,
-                    "survival": surv,
-                    "lo": lo,
-                    "hi": hi,
-                    "at_risk": at_risk,
+                    "day": grid[seen],
+                    "survival": surv[seen],
+                    "lo": lo[seen],
+                    "hi": hi[seen],
+                    "at_risk": at_risk[seen],
                 }
             )
         )

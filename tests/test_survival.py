@@ -213,3 +213,6 @@ def test_km_table_is_lifelines_kaplan_meier_per_group() -> None:
     assert (part["lo"] <= part["survival"] + 1e-12).all()
     assert (part["hi"] >= part["survival"] - 1e-12).all()
     assert (np.diff(part["survival"]) <= 0).all()
+    # the curves stop where the group's longest observed wait ends
+    assert (km["at_risk"] > 0).all()
+    assert part["day"].max() == min(100, np.floor(target["wait"][loyal].max()))
