@@ -164,6 +164,7 @@ def register(app: typer.Typer) -> None:
         drivers: Annotated[
             str, typer.Option(help="Whose drivers to explain: high, all or none.")
         ] = "high",
+        lang: Annotated[str, typer.Option(help="Language of the drivers: en or ru.")] = "en",
         out: Annotated[Path, typer.Option(help="Output folder.")] = Path("churnkit-output/scores"),
     ) -> None:
         """Score customers: churn probability, risk band, value at risk and top drivers."""
@@ -183,6 +184,7 @@ def register(app: typer.Typer) -> None:
                     at=at,
                     file_format=file_format,  # type: ignore[arg-type]
                     drivers=drivers,  # type: ignore[arg-type]
+                    lang=lang,  # type: ignore[arg-type]
                     inputs={"orders": orders},
                 )
             bands = (

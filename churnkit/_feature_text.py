@@ -248,6 +248,12 @@ def _fill(template: str, fields: Mapping[str, str]) -> str:
     return "".join(out)
 
 
+def check_lang(lang: str) -> None:
+    """Raise a :class:`ChurnkitError` unless ``lang`` is a language features are described in."""
+    if lang not in LANGUAGES:
+        raise ChurnkitError(f"lang must be one of {list(LANGUAGES)}, got {lang!r}.")
+
+
 def phrase_driver(feature: str, row: Mapping[str, Any], lang: str = "en") -> str:
     """One feature of one customer in words, e.g. "no order for 94 days — usually every 31".
 
@@ -272,8 +278,7 @@ def phrase_driver(feature: str, row: Mapping[str, Any], lang: str = "en") -> str
     ...                                     "gap_mean": 31.2})
     'no order for 94 days — usually every 31'
     """
-    if lang not in LANGUAGES:
-        raise ChurnkitError(f"lang must be one of {list(LANGUAGES)}, got {lang!r}.")
+    check_lang(lang)
     entry, fields = _lookup(feature)
     template = _fill(getattr(entry, f"template_{lang}"), fields)
     values = {"value": row[feature]}

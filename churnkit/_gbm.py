@@ -7,6 +7,7 @@ splits with the categories frozen at fit time, and identifiers and the label are
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -171,22 +172,37 @@ def train_booster(
     )
 
 
-def top_contributions(booster: lgb.Booster, x: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+def top_contributions(
+    booster: lgb.Booster, x: pd.DataFrame, k: int = 3, themes: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The ``k`` features that push each row's churn logit up the most (LightGBM SHAP values).
+
+    With ``themes`` (feature -> theme), features of one theme compete as one: a theme's
+    contribution is the sum of its features' (SHAP values add up), and it is named by its
+    strongest feature. Without it, "no order for 94 days", "0 orders in 90 days" and
+    "0 orders in 180 days" would fill all three places with one fact.
 
     Returns
     -------
     DataFrame
         Same index as ``x``; for ``i = 1..k`` the columns ``driver_i`` (feature name, or
         missing when fewer than ``i`` features push towards churn) and ``driver_i_contrib``
-        (its contribution in logit units).
+        (its contribution, or its theme's, in logit units).
     """
     values = predict(booster, x, contrib=True)[:, :-1]  # the last column is the expected value
     names = np.asarray(x.columns, dtype=object)
-    order = np.argsort(-values, axis=1, kind="stable")[:, :k]
+    codes, labels = pd.factorize(pd.Index([(themes or {}).get(c, c) for c in x.columns]))
+    summed = np.zeros((len(values), len(labels)))
+    strongest = np.zeros((len(values), len(labels)), dtype=np.intp)
+    for t in range(len(labels)):
+        members = np.flatnonzero(codes == t)
+        summed[:, t] = values[:, members].sum(axis=1)
+        strongest[:, t] = members[np.argmax(values[:, members], axis=1)]
+    order = np.argsort(-summed, axis=1, kind="stable")[:, :k]
     out = {}
     for i in range(order.shape[1]):
-        v = np.take_along_axis(values, order[:, i : i + 1], axis=1)[:, 0]
-        out[f"driver_{i + 1}"] = np.where(v > 0, names[order[:, i]], None)
+        v = np.take_along_axis(summed, order[:, i : i + 1], axis=1)[:, 0]
+        feature = np.take_along_axis(strongest, order[:, i : i + 1], axis=1)[:, 0]
+        out[f"driver_{i + 1}"] = np.where(v > 0, names[feature], None)
         out[f"driver_{i + 1}_contrib"] = np.where(v > 0, v, np.nan)
     return pd.DataFrame(out, index=x.index)

@@ -362,8 +362,10 @@ class ChurnModel:
         return p
 
     def drivers(self, features: pd.DataFrame, k: int = 3) -> pd.DataFrame:
-        """The ``k`` features that raise each row's churn score most (LightGBM SHAP values).
+        """The ``k`` themes that raise each row's churn score most (LightGBM SHAP values).
 
+        Each theme (:func:`churnkit._drivers.driver_themes`: bonus, delivery, device…, with
+        recency and recent activity as one) is named by its strongest feature.
         Contributions are in logit units of the raw model, before calibration (a monotone
         map that does not change which features matter). Compute them only for the
         customers you need: it costs about one prediction per tree and feature.
@@ -373,16 +375,20 @@ class ChurnModel:
         DataFrame
             Same index as ``features``: ``driver_1..k`` and ``driver_1..k_contrib``.
         """
+        from churnkit._drivers import driver_themes
+
         self._check_fitted()
         parts = []
+        themes = driver_themes(self.schema_)
         population = features["population"].to_numpy()
         for name, booster in self.boosters_.items():
             mask = population == POPULATION_CODES[name]
             if mask.any():
                 x = design_matrix(features[mask], self.schema_)
-                parts.append(top_contributions(booster, x, k))
+                parts.append(top_contributions(booster, x, k, themes))
         if not parts:
-            return pd.DataFrame(index=features.index)
+            names = [f"driver_{i}{end}" for i in range(1, k + 1) for end in ("", "_contrib")]
+            return pd.DataFrame(index=features.index, columns=names)
         return pd.concat(parts).reindex(features.index)
 
     def predict_survival(self, features: pd.DataFrame, days: Any) -> np.ndarray:
@@ -415,6 +421,7 @@ class ChurnModel:
         at: Any,
         drivers: Literal["high", "all", "none"] = "high",
         max_drivers: int = 5_000,
+        lang: Literal["en", "ru"] = "en",
     ) -> pd.DataFrame:
         """Score every customer of the modelled populations at cutoff ``at``.
 
@@ -431,6 +438,8 @@ class ChurnModel:
         max_drivers : int
             At most this many customers get drivers: those with the largest
             ``value_at_risk`` among the selected ones (the others' drivers are missing).
+        lang : {"en", "ru"}
+            Language of the drivers in words.
 
         Returns
         -------
@@ -488,7 +497,7 @@ class ChurnModel:
             chosen = np.zeros(len(out), dtype=bool)
             chosen[order[:max_drivers]] = True
         # more candidates than three: features that read alike are said once
-        words = phrase_drivers(features, self.drivers(features[chosen], k=6))
+        words = phrase_drivers(features, self.drivers(features[chosen], k=6), lang=lang)
         out = out.join(words.reindex(out.index))
         out["model_version"] = self.version_
         out["scored_at"] = at

@@ -132,9 +132,12 @@ def score_stage(
     at: Any = None,
     file_format: Literal["parquet", "csv"] = "parquet",
     drivers: Literal["high", "all", "none"] = "high",
+    lang: Literal["en", "ru"] = "en",
     inputs: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Score customers at ``at`` (default: the log's as-of day) and write ``scores.<fmt>``.
+
+    Drivers are phrased in ``lang``.
 
     Also writes ``score_summary.json``: customers scored per population and risk band, money
     at risk, and the customers left out because the model does not cover their population.
@@ -147,7 +150,7 @@ def score_stage(
         raise ChurnkitError(f"file_format must be 'parquet' or 'csv', got {file_format!r}.")
     fitted = model if isinstance(model, ChurnModel) else ChurnModel.load(model)
     day = pd.Timestamp(log.as_of if at is None else at).normalize()
-    scores = fitted.score(log, day, drivers=drivers)
+    scores = fitted.score(log, day, drivers=drivers, lang=lang)
     bands = scores.groupby(["population", "risk_band"], observed=True).size()
     summary = {
         "at": str(day.date()),
@@ -170,6 +173,11 @@ def score_stage(
                 **(inputs or {}),
                 **({} if isinstance(model, ChurnModel) else {"model": Path(model) / "model.json"}),
             },
-            config={"at": str(day.date()), "format": file_format, "drivers": drivers},
+            config={
+                "at": str(day.date()),
+                "format": file_format,
+                "drivers": drivers,
+                "lang": lang,
+            },
         )
     return scores

@@ -302,6 +302,7 @@ def _score(run: _Run, out: Path) -> None:
         out,
         at=run.config.as_of,
         drivers=run.config.model.drivers,
+        lang=run.config.report.lang,
     )
     run.memory["scores"] = scores
 
@@ -516,7 +517,11 @@ _STAGE_CONFIG: dict[str, Callable[[ProjectConfig], Any]] = {
         "seed": c.seed,
     },
     "fit": lambda c: {"model": c.model.model_dump(mode="json"), "h": c.horizon, "seed": c.seed},
-    "score": lambda c: {"as_of": str(c.as_of), "drivers": c.model.drivers},
+    "score": lambda c: {
+        "as_of": str(c.as_of),
+        "drivers": c.model.drivers,
+        "lang": c.report.lang,
+    },
     "sample": lambda c: {"sample": c.sample.model_dump(mode="json"), "seed": c.seed},
     "code": lambda c: c.interviews.model_dump(mode="json"),
     "matrix": lambda c: {

@@ -12,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 from churnkit import ConfigError
 from churnkit.datasets import Shop, make_shop
 from churnkit.datasets._shop import _start_process, _streams
+from churnkit.datasets._shop_oracle import _rate_nodes
 from churnkit.datasets._shop_setup import DEFAULT_PARAMS, FIXABLE, OBVIOUS
 
 DAY = pd.Timedelta(days=1)
@@ -294,6 +295,39 @@ def test_oracle_base_rate_and_auc_at_a_late_cutoff(shop):
     assert 0.85 < roc_auc_score(no_purchase, p) < 0.98
 
 
+def test_oracles_without_hidden_state_are_calibrated_and_nested(shop):
+    """Hiding whether a customer has left, then their purchase rate, leaves probabilities that
+    are still exact given what is known, so they must match the outcomes bin by bin; each one
+    knows less, so each ranks the outcomes less well."""
+    cutoff, horizon = pd.Timestamp("2024-06-30"), 90
+    buys = purchases(shop)
+    seen = buys[buys["order_date"] <= cutoff]
+    window = buys[(buys["order_date"] > cutoff) & (buys["order_date"] <= cutoff + horizon * DAY)]
+    state = shop.p_no_purchase(cutoff, horizon)
+    y = ~state.index.isin(window["customer_id"])
+    oracles = {
+        "state": state,
+        "traits": shop.p_no_purchase(cutoff, horizon, alive_known=False),
+        "orders": shop.p_no_purchase(cutoff, horizon, alive_known=False, rate_known=False),
+    }
+    auc = {}
+    for name, p in oracles.items():
+        assert p.index.equals(state.index) and p.between(0, 1).all()
+        bins = pd.qcut(p.rank(method="first"), 10, labels=False)
+        frame = pd.DataFrame({"p": p.to_numpy(), "y": y, "var": (p * (1 - p)).to_numpy()})
+        per_bin = frame.groupby(bins.to_numpy()).agg(["sum", "size"])
+        gap = (per_bin[("p", "sum")] - per_bin[("y", "sum")]).abs()
+        assert (gap <= 4 * np.sqrt(per_bin[("var", "sum")]) + 1).all(), name
+        auc[name] = roc_auc_score(y, p)
+    assert auc["state"] > auc["traits"] > auc["orders"] > 0.8
+    # bought on the cutoff day: alive for sure, so hiding that changes nothing
+    today = seen.groupby("customer_id")["order_date"].max().eq(cutoff)
+    today = today.index[today]
+    assert np.allclose(oracles["traits"][today], state[today], rtol=0, atol=1e-12)
+    with pytest.raises(ConfigError, match="rate_known=False needs alive_known=False"):
+        shop.p_no_purchase(cutoff, horizon, rate_known=False)
+
+
 @pytest.mark.parametrize("bad", ["2021-12-31", "2025-01-01"])
 def test_oracle_rejects_a_cutoff_outside_the_period(small, bad):
     with pytest.raises(ValueError, match="outside the shop's period"):
@@ -326,6 +360,68 @@ def test_oracle_equals_monte_carlo_resimulation():
     assert (np.abs(mc - oracle) <= 4 * se).all()
     assert abs(mc.mean() - oracle.mean()) <= 4 * np.sqrt((se**2).sum()) / len(chosen)
     assert 0.2 < oracle.mean() < 0.9  # a mix of likely and unlikely buyers was checked
+
+
+def test_oracle_without_alive_state_equals_monte_carlo_given_the_silence():
+    # copies of customers right after their last purchase before the cutoff run on through
+    # the silence and the window; among the copies that stayed silent to the cutoff, the share
+    # that buys nothing in the window is what the oracle must give without knowing who is alive
+    n, seed, horizon, copies = 4_000, 11, 90, 2_000
+    shop = make_shop(n, seed=seed)
+    bug = shop.app_releases[shop.app_releases["failing_carts"]].iloc[0]
+    cutoff = bug["released_at"] + 40 * DAY
+    day = (cutoff - shop.start).days
+    n_days = (shop.end - shop.start).days + 1
+    process, _ = _start_process(n, shop.start, n_days, 90, shop.params, _streams(seed))
+    hist = shop._hidden.hist
+    upto = hist["day"] <= day
+    last = pd.Series(hist["day"][upto]).groupby(hist["cust"][upto]).max()
+    mc, chosen_all, kept_all = [], [], []
+    done = 0
+    for silence in (120, 60, 30, 10):
+        process.run(done, day - silence + 1)
+        done = day - silence + 1
+        chosen = np.sort(last.index[last == day - silence].to_numpy())
+        clone = process.replicate(chosen, copies, np.random.default_rng(silence))
+        clone.run(done, day + horizon + 1)
+        bought = clone.history()
+        quiet, gone = np.ones(len(clone.alive), bool), np.ones(len(clone.alive), bool)
+        quiet[bought["cust"][bought["day"] <= day]] = False
+        gone[bought["cust"]] = False
+        quiet, gone = quiet.reshape(-1, copies), gone.reshape(-1, copies)
+        mc.append(gone.sum(axis=1) / quiet.sum(axis=1))
+        chosen_all.append(chosen)
+        kept_all.append(quiet.sum(axis=1))
+    mc, kept = np.concatenate(mc), np.concatenate(kept_all)
+    ids = shop._hidden.customer_ids.take(np.concatenate(chosen_all)).to_pylist()
+    oracle = shop.p_no_purchase(cutoff, horizon, alive_known=False)[ids].to_numpy()
+    se = np.sqrt(np.maximum(oracle * (1 - oracle), 1.0 / copies) / kept)
+    assert len(ids) >= 30
+    assert (np.abs(mc - oracle) <= 4 * se).all()
+    assert abs((mc - oracle).mean()) <= 4 * np.sqrt((se**2).sum()) / len(ids)
+
+
+def test_purchase_rate_likelihood_matches_a_day_by_day_count(small):
+    # on each day between the first and the last purchase an alive customer buys with
+    # 1 - exp(-rate s(d)); the nodes' log weights must be the prior weight plus that log
+    # likelihood, recounted here day by day for a few customers
+    h, cal = small._hidden, small._hidden.cal
+    cutoff = (pd.Timestamp("2023-06-30") - small.start).days
+    n_hist = int(np.searchsorted(h.hist["day"], cutoff, "right"))
+    k = int(np.searchsorted(h.x["first_day"], cutoff, "right"))
+    cust, day = h.hist["cust"][:n_hist], h.hist["day"][:n_hist]
+    last = pd.Series(day).groupby(cust).max().reindex(range(k)).to_numpy()
+    lam, log_weight = _rate_nodes(h.x, h.hist, n_hist, k, last, cal, small.params)
+    _, w = np.polynomial.hermite_e.hermegauss(lam.shape[0])
+    counts = np.bincount(cust, minlength=k)
+    for c in np.flatnonzero(counts >= 3)[:5]:
+        days = set(day[cust == c].tolist())
+        for g in (0, lam.shape[0] // 2, lam.shape[0] - 1):
+            expected = np.log(w[g])
+            for d in range(int(h.x["first_day"][c]) + 1, int(last[c]) + 1):
+                rate = lam[g, c] * cal.season[d]  # P(no purchase) = exp(-rate)
+                expected += np.log(-np.expm1(-rate)) if d in days else -rate
+            assert log_weight[g, c] == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
 # -- the 1C-style export --------------------------------------------------------------------

@@ -180,3 +180,58 @@ def test_driver_phrases_are_deduplicated() -> None:
     assert words.loc[0, "driver_3"] is None
     assert words.loc[0, "drivers"] == "; ".join(words.loc[0, ["driver_1", "driver_2"]])
     assert words.loc[1, "drivers"] == words.loc[1, "driver_1"]
+
+
+def test_drivers_are_themes_ranked_by_summed_shap(model, log) -> None:
+    """One driver per theme, ranked by the theme's summed SHAP values, named by its top feature."""
+    from churnkit._drivers import driver_themes
+    from churnkit._gbm import design_matrix
+    from churnkit._model import POPULATION_CODES
+
+    features = model.features(log, [AT], labelled=False)
+    features = features[features["population"] == POPULATION_CODES["loyal"]].head(300)
+    got = model.drivers(features, k=3)
+    x = design_matrix(features, model.schema_)
+    booster = model.boosters_["loyal"]
+    shap = pd.DataFrame(
+        booster.predict(x, num_iteration=booster.best_iteration, pred_contrib=True)[:, :-1],
+        columns=x.columns,
+        index=x.index,
+    )
+    themes = pd.Series(driver_themes(x.columns))
+    assert themes["recency_days"] == themes["orders_90d"] == themes["segment"] == "activity"
+    by_theme = shap.T.groupby(themes).sum().T
+    for i in features.index[:50]:
+        ranked = by_theme.loc[i].sort_values(ascending=False, kind="stable")
+        for j in range(3):
+            name, contrib = got.loc[i, f"driver_{j + 1}"], got.loc[i, f"driver_{j + 1}_contrib"]
+            if ranked.iloc[j] <= 0:
+                assert name is None and np.isnan(contrib)
+                continue
+            assert themes[name] == ranked.index[j]
+            assert contrib == pytest.approx(ranked.iloc[j], abs=1e-9)
+            members = themes.index[themes == ranked.index[j]]
+            assert shap.loc[i, name] == shap.loc[i, members].max()
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_row_without_drivers_gets_its_populations_usual_risk(lang) -> None:
+    features = pd.DataFrame({"population": ["first_time", "repeat"], "recency_days": [40.0, 9.0]})
+    names = pd.DataFrame({"driver_1": [None, "recency_days"], "driver_2": [None, None]})
+    words = phrase_drivers(features, names, k=3, lang=lang)
+    usual = {"en": "most first-time buyers never order again", "ru": "большинство новичков"}
+    assert usual[lang] in words.loc[0, "driver_1"]
+    assert words.loc[0, "drivers"] == words.loc[0, "driver_1"]
+    assert words.loc[1, "driver_1"] == phrase_driver("recency_days", features.loc[1], lang=lang)
+
+
+def test_drivers_in_russian(model, log, scores) -> None:
+    ru = model.score(log, AT, lang="ru")
+    said = ru["drivers"].dropna()
+    assert len(said) == scores["drivers"].notna().sum() > 0
+    assert said.str.contains("[а-яё]", regex=True).all()
+    assert ru.drop(columns=[c for c in ru if c.startswith("driver")]).equals(
+        scores.drop(columns=[c for c in scores if c.startswith("driver")])
+    )
+    with pytest.raises(ChurnkitError, match="lang must be one of"):
+        model.score(log, AT, drivers="none", lang="de")  # type: ignore[arg-type]

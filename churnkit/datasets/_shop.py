@@ -93,13 +93,27 @@ class Shop:
             f"{self.start.date()} to {self.end.date()}, seed={self.seed})"
         )
 
-    def p_no_purchase(self, cutoff: Any, horizon: int | pd.Timedelta = 90) -> pd.Series:
+    def p_no_purchase(
+        self,
+        cutoff: Any,
+        horizon: int | pd.Timedelta = 90,
+        alive_known: bool = True,
+        rate_known: bool = True,
+    ) -> pd.Series:
         """The oracle: each customer's true probability of no purchase in ``(cutoff, cutoff + horizon]``.
 
         Exact for the generating process given its hidden state at the end of day ``cutoff``:
-        whether the customer is still alive, their purchase rate and every hazard, including
-        events already scheduled then (expiry of unspent bonuses, competitor promotions, the
-        app fix). Customers who churned by the cutoff get 1. The window may run past ``end``.
+        the customer's purchase rate and every hazard, including events already scheduled
+        then (expiry of unspent bonuses, competitor promotions, the app fix), and — with
+        ``alive_known`` — whether the customer is still alive (those who churned by the cutoff
+        get 1). The window may run past ``end``.
+
+        With ``alive_known=False`` the silence since the last purchase is weighed instead: the
+        probability given the hidden traits and the orders up to the cutoff. With
+        ``rate_known=False`` as well, the purchase rate is integrated over its prior given the
+        customer's purchase days. Each step hides more of what a model of the orders cannot
+        see, so each is a tighter ceiling for such a model (the others remain known: price
+        sensitivity, bonus care, …).
 
         Parameters
         ----------
@@ -107,6 +121,11 @@ class Shop:
             A day in ``[start, end]``.
         horizon : int or Timedelta
             Window length in days.
+        alive_known : bool, default True
+            Whether the oracle knows who has churned by the cutoff.
+        rate_known : bool, default True
+            Whether it knows each customer's purchase rate (``False`` needs
+            ``alive_known=False``).
 
         Returns
         -------
@@ -128,6 +147,11 @@ class Shop:
                 f"p_no_purchase: cutoff {pd.Timestamp(cutoff).date()} is outside the shop's "
                 f"period {self.start.date()} to {self.end.date()}; pass a day inside it."
             )
+        if alive_known and not rate_known:
+            raise ConfigError(
+                "p_no_purchase: rate_known=False needs alive_known=False (an oracle that knows "
+                "who has left but not how often they buy is not one of the ceilings offered)."
+            )
         days = horizon.days if isinstance(horizon, pd.Timedelta) else int(horizon)
         if not 1 <= days <= HORIZON_PAD:
             raise ChurnkitError(
@@ -135,7 +159,17 @@ class Shop:
             )
         h = self._hidden
         idx, prob = no_purchase_oracle(
-            h.x, h.hist, h.expiries, h.churn_day, day, days, h.cal, self.params, self.bonus_ttl_days
+            h.x,
+            h.hist,
+            h.expiries,
+            h.churn_day,
+            day,
+            days,
+            h.cal,
+            self.params,
+            self.bonus_ttl_days,
+            alive_known=alive_known,
+            rate_known=rate_known,
         )
         ids = frames.strings(h.customer_ids.take(idx))
         out = pd.Series(prob, index=pd.Index(ids, name="customer_id"), name="p_no_purchase")
