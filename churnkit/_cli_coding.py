@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
+from churnkit._cli_common import _guarded, _print_table, _steps, out_console
 from churnkit._errors import ChurnkitError
-from churnkit.cli import _guarded, _print_table, _steps, out_console
 
 __all__ = ["register"]
 

@@ -12,6 +12,22 @@ from typing import Annotated
 
 import typer
 
+from churnkit._cli_common import (
+    AsOfOpt,
+    CustomerMapOpt,
+    CustomersOpt,
+    DateFormatOpt,
+    EncodingOpt,
+    MapOpt,
+    OrdersArg,
+    SepOpt,
+    _guarded,
+    _load,
+    _print_table,
+    _steps,
+    out_console,
+)
+
 __all__ = ["register"]
 
 CutoffsOpt = Annotated[
@@ -200,24 +216,3 @@ def register(app: typer.Typer) -> None:
             out_console.print(f"Scores written to [bold]{out}[/bold]")
 
         _guarded(run)
-
-
-# Imported last on purpose: churnkit.cli calls register() while it is itself being imported,
-# so whichever of the two modules is imported first, register() must already exist when the
-# other one runs. The names below are only needed when a command runs (and when typer reads
-# the annotations, after both modules are complete).
-from churnkit.cli import (  # noqa: E402
-    AsOfOpt,
-    CustomerMapOpt,
-    CustomersOpt,
-    DateFormatOpt,
-    EncodingOpt,
-    MapOpt,
-    OrdersArg,
-    SepOpt,
-    _guarded,
-    _load,
-    _print_table,
-    _steps,
-    out_console,
-)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from churnkit.cli import _guarded, _print_table, _steps, out_console
+from churnkit._cli_common import _guarded, _print_table, _steps, out_console
 
 
 def register(app: typer.Typer) -> None:

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from churnkit._errors import ChurnkitError, ConfigError
-from churnkit.cli import (
+from churnkit._cli_common import (
     AsOfOpt,
     CustomerMapOpt,
     DateFormatOpt,
@@ -26,6 +25,7 @@ from churnkit.cli import (
     _steps,
     out_console,
 )
+from churnkit._errors import ChurnkitError, ConfigError
 
 __all__ = ["register"]
 

@@ -63,7 +63,7 @@ class Code:
     label: dict[str, str]
     definition: str
     group: str
-    owner: str | None
+    owner: dict[str, str] | None
     effort: str | None
     include: tuple[str, ...]
     exclude: tuple[str, ...]
@@ -155,7 +155,10 @@ class Codebook:
                 **{f"label_{lang}": c.label[lang] for lang in self.languages},
                 "definition": c.definition,
                 "group": c.group,
-                "owner": c.owner,
+                **{
+                    f"owner_{lang}": c.owner[lang] if c.owner else None
+                    for lang in self.languages
+                },
                 "effort": c.effort,
             }
             for c in self._codes.values()
@@ -184,9 +187,11 @@ class Codebook:
         """The group (obvious, fixable, external, other) of a theme or sub-code."""
         return self.code(code).group
 
-    def owner_of(self, code: str) -> str | None:
-        """The team that owns the fix of a fixable code (None for other groups)."""
-        return self.code(code).owner
+    def owner_of(self, code: str, lang: str = "en") -> str | None:
+        """The team that owns the fix of a fixable code, in ``lang`` (None for other groups)."""
+        self._check_language(lang)
+        owner = self.code(code).owner
+        return owner[lang] if owner else None
 
     def theme_of(self, code: str) -> str:
         """The theme of a code: ``'price'`` for ``'price.went_up'``."""
@@ -194,11 +199,14 @@ class Codebook:
 
     def label(self, code: str, lang: str = "en") -> str:
         """The human label of ``code`` in ``lang``."""
+        self._check_language(lang)
+        return self.code(code).label[lang]
+
+    def _check_language(self, lang: str) -> None:
         if lang not in self.languages:
             raise ChurnkitError(
                 f"language {lang!r} is not in codebook {self.name!r}; use one of {self.languages}"
             )
-        return self.code(code).label[lang]
 
     def check(self) -> None:
         """Validate the codebook and compile its patterns; raise ConfigError on the first problem.
@@ -322,12 +330,20 @@ class Codebook:
             )
         owner = entry.get("owner", theme.get("owner"))
         effort = entry.get("effort", theme.get("effort"))
+        languages = self._data["languages"]
         if group == "fixable":
-            if not isinstance(owner, str) or not owner.strip():
+            # one text for every language, or one per language like a label
+            if isinstance(owner, str):
+                owner = dict.fromkeys(languages, owner)
+            if not isinstance(owner, dict) or any(
+                not isinstance(owner.get(lang), str) or not owner[lang].strip()
+                for lang in languages
+            ):
                 raise self._fail(
                     cid,
                     "owner",
-                    "missing; a fixable code needs the team that owns the fix, e.g. 'Mobile app team'",
+                    f"missing; a fixable code needs the team that owns the fix, in every language "
+                    f"{languages} or one text for all, e.g. {{ru: Команда приложения, en: Mobile app team}}",
                 )
             if effort not in EFFORTS:
                 raise self._fail(
@@ -336,7 +352,6 @@ class Codebook:
                     f"{effort!r} is not one of {list(EFFORTS)}; a fixable code needs an effort",
                 )
         label = entry["label"]
-        languages = self._data["languages"]
         if not isinstance(label, dict) or any(
             not isinstance(label.get(lang), str) for lang in languages
         ):
@@ -359,7 +374,7 @@ class Codebook:
             label={lang: label[lang] for lang in languages},
             definition=entry["definition"],
             group=group,
-            owner=owner if group == "fixable" else None,
+            owner={lang: owner[lang] for lang in languages} if group == "fixable" else None,
             effort=effort if group == "fixable" else None,
             include=tuple(entry["include"]),
             exclude=tuple(entry["exclude"]),

@@ -133,14 +133,17 @@ def test_codes_table_has_labels_owner_and_effort(book):
         "label_en",
         "definition",
         "group",
-        "owner",
+        "owner_ru",
+        "owner_en",
         "effort",
     ]
     assert codes["code"].is_unique
     fixable = codes[codes["group"] == "fixable"]
-    assert fixable["owner"].notna().all()
+    assert fixable[["owner_ru", "owner_en"]].notna().all().all()
+    assert fixable["owner_ru"].str.contains("[а-я]").all()  # owners are translated
     assert set(fixable["effort"]) <= {"low", "medium", "high"}
-    assert codes.loc[codes["group"] != "fixable", ["owner", "effort"]].isna().all().all()
+    owned = ["owner_ru", "owner_en", "effort"]
+    assert codes.loc[codes["group"] != "fixable", owned].isna().all().all()
     assert (codes["label_ru"].str.len() > 0).all()
     assert (codes["label_en"].str.len() > 0).all()
 
@@ -149,6 +152,10 @@ def test_labels_and_lookups(book):
     assert book.label("price", "ru") == "Цена"
     assert book.label("trust.storage", "en") == "Storage conditions"
     assert book.owner_of("technical.app_crash") == "Mobile app team"
+    assert book.owner_of("technical.app_crash", "ru") == "Команда мобильного приложения"
+    assert book.owner_of("price", "ru") is None
+    with pytest.raises(ChurnkitError, match="language 'de'"):
+        book.owner_of("technical.app_crash", "de")
     with pytest.raises(ChurnkitError, match="'nope' is not in codebook"):
         book.group_of("nope")
     with pytest.raises(ChurnkitError, match="language 'de'"):
@@ -191,7 +198,8 @@ def test_minimal_codebook_loads_and_sub_code_inherits(tmp_path):
     book = load_codebook(_write(tmp_path, _minimal()))
     assert book.themes == ["price", "loyalty", "other"]
     assert book.group_of("loyalty.bonus_expired") == "fixable"
-    assert book.owner_of("loyalty.bonus_expired") == "CRM"
+    # one owner text serves every language
+    assert book.owner_of("loyalty.bonus_expired") == book.owner_of("loyalty", "ru") == "CRM"
     assert "tiny" in repr(book)
 
 
@@ -273,3 +281,8 @@ def test_unreadable_and_invalid_yaml_files(tmp_path):
     bad.write_text("codes: [unclosed", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad\.yaml: not valid YAML"):
         load_codebook(bad)
+
+
+def test_owner_missing_in_one_language_names_code_and_key(tmp_path):
+    message = _broken(tmp_path, lambda d: d["codes"][1].update(owner={"en": "CRM"}))
+    assert "'loyalty'" in message and "'owner'" in message and "every language" in message

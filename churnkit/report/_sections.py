@@ -204,7 +204,7 @@ def summary_section(
             [
                 str(r.rank),
                 matrix.codebook.label(r.code, w.lang),
-                str(r.owner or ""),
+                matrix.codebook.owner_of(r.code, w.lang) or "",
                 f"{w.money(r.money_at_risk)} ({w.interval(r.money_low, r.money_high, 'money')})",
                 w.share(r.primary_share, 1),
             ]
@@ -227,7 +227,7 @@ def summary_section(
         steps += [
             w(
                 "step_fruit",
-                owner=r.owner or "—",
+                owner=matrix.codebook.owner_of(r.code, w.lang) or "—",  # type: ignore[union-attr]
                 reason=matrix.codebook.label(r.code, w.lang),  # type: ignore[union-attr]
                 money=w.money(r.money_at_risk),
             )
