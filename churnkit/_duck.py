@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+    import pyarrow as pa
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -27,19 +28,46 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def query_df(sql: str, params: list[Any] | None = None, **tables: Any) -> pd.DataFrame:
+def query_df(
+    sql: str, params: list[Any] | None = None, via_arrow: bool = False, **tables: Any
+) -> pd.DataFrame:
     """Run ``sql`` with each keyword frame visible under its name and return a DataFrame.
+
+    ``via_arrow`` converts the result through Arrow, several times faster for millions of
+    rows (text stays ``object``, timestamps nanoseconds), but DECIMAL columns would arrive as
+    Python decimals: cast them to DOUBLE in the query.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> query_df("SELECT sum(x) AS s FROM t", t=pd.DataFrame({"x": [1, 2]}))["s"].item()
-    3
+    >>> query_df("SELECT max(x) AS m FROM t", t=pd.DataFrame({"x": [1, 2]}))["m"].item()
+    2
     """
     con = connect()
     try:
         for name, frame in tables.items():
             con.register(name, frame)
+        if via_arrow:
+            relation = con.sql(sql, params=params or None)
+            return arrow_table(relation).to_pandas(coerce_temporal_nanoseconds=True)
         return con.execute(sql, params or []).df()
     finally:
         con.close()
+
+
+def arrow_table(relation: duckdb.DuckDBPyRelation) -> pa.Table:
+    """Run ``relation`` and return its rows as an Arrow table.
+
+    Converting a wide result from Arrow to pandas is several times faster than DuckDB's
+    ``.df()``, and the Arrow table outlives the connection, so DuckDB's working memory can be
+    freed before the frame is built.
+
+    Examples
+    --------
+    >>> con = connect()
+    >>> arrow_table(con.sql("SELECT 1 AS x")).num_rows
+    1
+    """
+    # ``to_arrow_table`` since DuckDB 1.4; ``fetch_arrow_table`` before (deprecated since)
+    convert = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
+    return convert()

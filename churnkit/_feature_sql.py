@@ -67,6 +67,8 @@ class Block:
         Names of the side tables to LEFT JOIN to the result.
     final : tuple of str
         Output columns: ``expr AS name`` or a plain name from ``cum`` or a side table.
+    setup : tuple of str
+        Statements to run on the connection before the query (e.g. ``CREATE TYPE``).
     """
 
     line: tuple[str, ...] = ()
@@ -74,6 +76,7 @@ class Block:
     ctes: tuple[str, ...] = ()
     joins: tuple[str, ...] = ()
     final: tuple[str, ...] = ()
+    setup: tuple[str, ...] = ()
 
 
 def core_final() -> tuple[str, ...]:
@@ -142,23 +145,46 @@ def category_block(last: str) -> Block:
     )
 
 
-def mix_block(column: str, levels: dict[str, str]) -> Block:
+def mix_block(column: str, levels: dict[str, str], values: list[str]) -> Block:
     """Share of bought lines per level of ``column`` (value -> column name) and the latest value.
 
     ``last_<column>`` is the value on the most recent bought line that records one (on a day
-    with several values, the alphabetically last).
+    with several values, the alphabetically last). ``values`` holds, sorted, every value
+    the bought lines up to the last cutoff record: each line's day and the value's position
+    among them are packed into one integer, ``day * len(values) + position``, whose maximum
+    gives that latest value. An integer maximum costs a fraction of maximising a (day, value)
+    struct, and an ENUM of ``values`` finds the position by hashing, whatever their number.
     """
     text = f"CAST({column} AS VARCHAR)"
-    line_latest, cum_latest = _latest(text, f"{column}_latest", f"{_BUY} AND {column} IS NOT NULL")
-    line = [f"count({column}) FILTER (WHERE {_BUY}) AS {column}_n", line_latest]
-    cum = [cum_latest]
+    line = [f"count({column}) FILTER (WHERE {_BUY}) AS {column}_n"]
+    cum = []
     for i, (value, name) in enumerate(levels.items()):
         line.append(f"count(*) FILTER (WHERE {_BUY} AND {text} = {literal(value)}) AS {column}_{i}")
         cum.append(f"sum({column}_{i})::DOUBLE / nullif(sum({column}_n), 0) AS {name}")
+    if not values:
+        return Block(
+            line=tuple(line),
+            cum=tuple(cum),
+            final=(*levels.values(), f"NULL::VARCHAR AS last_{column}"),
+        )
+    kind = f"{column}_values"
+    n = len(values)
+    # TRY_CAST: return lines, whose values may be unknown, are read before the FILTER drops them
+    position = f"enum_code(TRY_CAST({text} AS {kind}))"
+    latest = f"(day - DATE '1970-01-01')::BIGINT * {n} + {position}"
+    line.append(f"max({latest}) FILTER (WHERE {_BUY} AND {column} IS NOT NULL) AS {column}_latest")
+    cum.append(f"max({column}_latest) AS {column}_latest")
     return Block(
         line=tuple(line),
         cum=tuple(cum),
-        final=(*levels.values(), f"{column}_latest.v AS last_{column}"),
+        final=(
+            *levels.values(),
+            # as the ENUM, which reaches pandas as a categorical rather than a million strings
+            # a day before 1970 gives a negative key, whose remainder is negative too
+            f"enum_range(NULL::{kind})[({column}_latest % {n} + {n}) % {n} + 1]::{kind} "
+            f"AS last_{column}",
+        ),
+        setup=(f"CREATE TYPE {kind} AS ENUM ({', '.join(literal(v) for v in values)})",),
     )
 
 
@@ -384,7 +410,8 @@ def features_sql(blocks: list[Block], cutoffs: list[str], end: str, labelled: bo
     if labelled:
         ctes.append(IN_WINDOW_CTE)
         joins.append("LEFT JOIN in_window AS w USING (customer_id, cutoff)")
-        label = f",\n{CHURNED_SQL} AS churned"
+        # DOUBLE, not the DECIMAL of its literals, so that Arrow hands over plain floats
+        label = f",\n({CHURNED_SQL})::DOUBLE AS churned"
     recent = [
         item
         for w in WINDOWS

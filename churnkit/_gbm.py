@@ -107,11 +107,16 @@ def feature_schema(features: pd.DataFrame) -> dict[str, list[str] | None]:
     return schema
 
 
-def design_matrix(features: pd.DataFrame, schema: dict[str, list[str] | None]) -> pd.DataFrame:
+def design_matrix(
+    features: pd.DataFrame,
+    schema: dict[str, list[str] | None],
+    rows: np.ndarray | None = None,
+) -> pd.DataFrame:
     """The columns of ``schema`` in its order, with categories set as at fit time.
 
     A categorical value unseen at fit time becomes missing, which LightGBM sends down the
-    same branch as values it never saw; a missing feature column is an error.
+    same branch as values it never saw; a missing feature column is an error. ``rows`` (a
+    boolean mask) selects rows one column at a time, so a wide table is never copied whole.
     """
     missing = [name for name in schema if name not in features.columns]
     if missing:
@@ -122,12 +127,15 @@ def design_matrix(features: pd.DataFrame, schema: dict[str, list[str] | None]) -
         )
     out = {}
     for name, categories in schema.items():
-        column = features[name]
+        column = features[name] if rows is None else features[name][rows]
         if categories is None:
-            out[name] = column.astype("float64")
+            out[name] = column.astype("float64", copy=False)
+        elif isinstance(column.dtype, pd.CategoricalDtype):
+            # recoding the categories spares a Python string per row
+            out[name] = column.cat.set_categories(categories)
         else:
             out[name] = pd.Categorical(column.astype("string"), categories=categories)
-    return pd.DataFrame(out, index=features.index)
+    return pd.DataFrame(out, index=features.index if rows is None else features.index[rows])
 
 
 def train_booster(

@@ -148,6 +148,7 @@ class TransactionLog:
             ORDER BY customer_id, order_date
             """,
             params,
+            via_arrow=True,
             orders=self.orders,
         )
 

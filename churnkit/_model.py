@@ -37,7 +37,7 @@ from churnkit._gbm import (
     train_booster,
 )
 from churnkit._metrics import expected_calibration_error, roc_auc
-from churnkit._survival import SurvivalChurn, censor, survival_target
+from churnkit._survival import SURVIVAL_INPUTS, SurvivalChurn, censor, survival_target
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -228,7 +228,10 @@ class ChurnModel:
                 f"cutoffs, horizon={self.horizon})."
             )
         self.schema_ = feature_schema(features)
-        labelled = features[features["churned"].notna()]
+        # masks, not row subsets: each subset of a wide table would be a copy of it
+        churned = features["churned"].to_numpy(dtype=float)
+        population = features["population"].to_numpy()
+        cutoff = features["cutoff"]
         horizon = pd.Timedelta(days=self.horizon)
         self.boosters_: dict[str, lgb.Booster] = {}
         self.calibrators_: dict[str, Calibrator] = {}
@@ -238,8 +241,8 @@ class ChurnModel:
         self.survival_: dict[str, SurvivalChurn] = {}
         report = []
         for name in self.populations:
-            rows = labelled[labelled["population"] == POPULATION_CODES[name]]
-            cutoffs = sorted(rows["cutoff"].unique())
+            rows = ~np.isnan(churned) & (population == POPULATION_CODES[name])
+            cutoffs = sorted(cutoff[rows].unique())
             if not cutoffs:
                 raise ChurnkitError(
                     f"no labelled {name} customers: every cutoff's {self.horizon}-day window "
@@ -253,13 +256,13 @@ class ChurnModel:
                     f"ends its {self.horizon}-day window by then. Add a cutoff on or before "
                     f"{(held_out - horizon).date()}."
                 )
-            train = rows[rows["cutoff"].isin(train_cutoffs)]
-            valid = rows[rows["cutoff"] == held_out]
-            x_valid = design_matrix(valid, self.schema_)
-            y_valid = valid["churned"].to_numpy()
+            train = rows & cutoff.isin(train_cutoffs).to_numpy()
+            valid = rows & (cutoff == held_out).to_numpy()
+            x_valid = design_matrix(features, self.schema_, valid)
+            y_valid = churned[valid]
             booster = train_booster(
-                design_matrix(train, self.schema_),
-                train["churned"].to_numpy(),
+                design_matrix(features, self.schema_, train),
+                churned[train],
                 x_valid,
                 y_valid,
                 params=self.params,
@@ -269,16 +272,21 @@ class ChurnModel:
             )
             raw = predict(booster, x_valid)
             calibrator = Calibrator(self.calibration).fit(raw, y_valid)
-            rates = rows.groupby("cutoff")["churned"].agg(["mean", "size"])
+            rates = pd.Series(churned[rows]).groupby(cutoff[rows].to_numpy()).agg(["mean", "size"])
             self.drifts_[name] = DriftCorrection(self.drift_trend).fit(
                 rates.index, rates["mean"], rates["size"]
             )
             extra: dict[str, Any] = {}
             if target is not None and self.survival:
-                t_train = censor(target.loc[train.index], train["cutoff"], held_out)
-                t_valid = censor(target.loc[valid.index], valid["cutoff"], held_out + horizon)
+                t_train = censor(target.loc[features.index[train]], cutoff[train], held_out)
+                t_valid = censor(
+                    target.loc[features.index[valid]], cutoff[valid], held_out + horizon
+                )
                 surv = SurvivalChurn(self.horizon, random_state=self.random_state)
-                self.survival_[name] = surv.fit(train, t_train, valid, t_valid)
+                used = [c for c in features.columns if c in SURVIVAL_INPUTS]
+                self.survival_[name] = surv.fit(
+                    features.loc[train, used], t_train, features.loc[valid, used], t_valid
+                )
                 chosen = surv.validation_[surv.validation_["chosen"]].iloc[0]
                 extra = {
                     "survival_kind": surv.kind_,
@@ -293,7 +301,7 @@ class ChurnModel:
                 {
                     "population": name,
                     "cutoff": held_out,
-                    "n": len(valid),
+                    "n": int(valid.sum()),
                     "base_rate": float(y_valid.mean()),
                     "roc_auc": roc_auc(y_valid, raw),
                     "ece_raw": expected_calibration_error(y_valid, raw),

@@ -77,31 +77,56 @@ def rfm_summary(purchases: pd.DataFrame, at: Any, time_unit_days: float = 1.0) -
         raise ChurnkitError(f"at must be a date, got {at!r}")
     cutoff = cutoff.normalize()
 
-    seen = purchases.loc[purchases["order_date"] <= cutoff, list(_NEEDED)]
-    _check_rows(seen)
-    first = seen.groupby("customer_id")["order_date"].transform("min")
-    is_repeat = seen["order_date"] > first
-    grouped = seen.assign(
-        is_repeat=is_repeat, repeat_revenue=seen["revenue"].where(is_repeat, 0.0)
-    ).groupby("customer_id", sort=True)
-    first_date = grouped["order_date"].min()
-    frequency = grouped["is_repeat"].sum().astype("int64")
+    known = purchases["order_date"] <= cutoff
+    # filtering copies every column; usually the purchases end at the cutoff already
+    seen = purchases if known.all() else purchases[known]
+    _check_missing(seen)
+    codes, ids = _customer_codes(seen["customer_id"])
+    days = seen["order_date"].to_numpy()
+    _check_occasions(seen, codes, days)
+    # every code occurs, so the starting values never survive
+    ticks = days.view("int64")
+    first_tick = np.full(len(ids), np.iinfo(np.int64).max)
+    np.minimum.at(first_tick, codes, ticks)
+    last_tick = np.full(len(ids), np.iinfo(np.int64).min)
+    np.maximum.at(last_tick, codes, ticks)
+    first_date = pd.Series(first_tick.view(days.dtype))
+    # days are distinct per customer (checked above), so every occasion but the first repeats
+    frequency = pd.Series(np.bincount(codes, minlength=len(ids)) - 1, dtype="int64")
+    is_repeat = ticks > first_tick[codes]
+    repeat_revenue = seen["revenue"].where(is_repeat, 0.0).groupby(codes, sort=True).sum()
     day = pd.Timedelta(days=unit)
     summary = pd.DataFrame(
         {
             "frequency": frequency,
-            "recency": (grouped["order_date"].max() - first_date) / day,
+            "recency": (pd.Series(last_tick.view(days.dtype)) - first_date) / day,
             "T": (cutoff - first_date) / day,
-            "monetary_value": grouped["repeat_revenue"].sum() / frequency.where(frequency > 0),
+            "monetary_value": repeat_revenue.to_numpy() / frequency.where(frequency > 0),
         }
     )
     summary["monetary_value"] = summary["monetary_value"].fillna(0.0)
-    summary.index.name = "customer_id"
+    summary.index = pd.Index(ids, name="customer_id")
     return summary
 
 
-def _check_rows(seen: pd.DataFrame) -> None:
-    """Reject rows the summary cannot use, naming the first one."""
+def _customer_codes(customer: pd.Series) -> tuple[np.ndarray, Any]:
+    """Each row's customer as an integer code in sorted order, and the sorted customers.
+
+    Integer codes are far cheaper to group by than strings, and their groups come out in
+    the order of the index.
+    """
+    if not customer.is_monotonic_increasing:
+        return pd.factorize(customer, sort=True)
+    # sorted already (as log.purchases gives): a new code starts where the customer changes,
+    # which spares hashing and sorting a million strings
+    values = customer.array
+    new = np.ones(len(values), dtype=bool)
+    new[1:] = np.asarray(values[1:] != values[:-1])
+    return np.cumsum(new) - 1, values[new]
+
+
+def _check_missing(seen: pd.DataFrame) -> None:
+    """Reject missing values, naming the first row."""
     for column in _NEEDED:
         bad = seen[column].isna()
         if bad.any():
@@ -110,6 +135,10 @@ def _check_rows(seen: pd.DataFrame) -> None:
                 f"purchases column {column!r} is missing at row {row!r} ({int(bad.sum())} such "
                 "rows); fix or remove those rows before summarising."
             )
+
+
+def _check_occasions(seen: pd.DataFrame, codes: np.ndarray, days: np.ndarray) -> None:
+    """Reject times of day and repeated (customer, day) rows, naming the first one."""
     timed = seen["order_date"] != seen["order_date"].dt.normalize()
     if timed.any():
         row = plain(timed.idxmax())
@@ -118,9 +147,15 @@ def _check_rows(seen: pd.DataFrame) -> None:
             f"({seen.at[row, 'order_date']}); occasions are days: pass log.purchases(at), or "
             "merge each customer's rows per day after df['order_date'].dt.normalize()."
         )
-    repeated = seen.duplicated(["customer_id", "order_date"], keep="first")
-    if repeated.any():
-        row = plain(repeated.idxmax())
+    # sorted input (as log.purchases gives) is checked in one pass; anything else is sorted
+    # stably by (customer, day), which puts each repeat right after an earlier row of its key
+    step = np.diff(codes)
+    if np.all((step > 0) | ((step == 0) & (np.diff(days) > np.timedelta64(0)))):
+        return
+    order = np.lexsort((days, codes))
+    repeat = (codes[order][1:] == codes[order][:-1]) & (days[order][1:] == days[order][:-1])
+    if repeat.any():
+        row = plain(seen.index[order[1:][repeat].min()])
         raise DataValidationError(
             f"purchases has more than one row for customer {seen.at[row, 'customer_id']!r} on "
             f"{seen.at[row, 'order_date'].date()} (row {row!r}); a purchase occasion is one "

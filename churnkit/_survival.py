@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SURVIVAL_COVARIATES",
+    "SURVIVAL_INPUTS",
     "SurvivalChurn",
     "censor",
     "km_table",
@@ -53,6 +54,8 @@ SURVIVAL_COVARIATES: tuple[str, ...] = (
     "bonus_balance",
     "bonus_expired_last_60d",
 )
+# what the survival model reads of a feature table: its covariates and the entry time
+SURVIVAL_INPUTS: tuple[str, ...] = (*SURVIVAL_COVARIATES, "recency_days")
 KINDS: tuple[str, ...] = ("weibull", "cox")
 # rows per block when evaluating whole curves (a block of 50k rows x 147 days is 59 MB)
 _CHUNK = 50_000

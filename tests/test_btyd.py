@@ -466,6 +466,22 @@ def test_rfm_summary_is_point_in_time(days, cutoff):
     assert set(full.index) == set(frame.loc[frame["order_date"] <= at, "customer_id"])
 
 
+def test_rfm_summary_does_not_depend_on_row_order():
+    """Sorted rows (as log.purchases gives) take a faster path than shuffled ones."""
+    p = _purchases()
+    shuffled = p.sample(frac=1.0, random_state=4)
+    pd.testing.assert_frame_equal(
+        rfm_summary(shuffled, "2024-03-01"), rfm_summary(p, "2024-03-01"), check_exact=True
+    )
+    with pytest.raises(DataValidationError, match=r"customer 'c' on 2024-01-05 \(row 6\)"):
+        rfm_summary(
+            pd.concat([p, p.iloc[[4]]])
+            .reset_index(drop=True)
+            .sort_values(["customer_id", "order_date"]),
+            "2024-02-01",
+        )
+
+
 def test_rfm_summary_rejects_what_it_cannot_use():
     p = _purchases()
     with pytest.raises(MissingColumnError, match="revenue"):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from churnkit import (
     ChurnkitError,
+    DataValidationError,
     MissingColumnError,
     assign_segments,
     build_features,
@@ -238,6 +239,38 @@ def test_same_input_same_frame_sorted_by_cutoff_and_customer(log):
     assert set(a["population"].cat.categories) == {"first_time", "repeat"}
 
 
+@pytest.mark.parametrize("ttl", [None, 60])
+def test_customers_in_groups_give_the_same_frame(log, monkeypatch, ttl):
+    """Big logs are computed a group of customers at a time; the frame must not change."""
+    cutoffs = ["2023-12-31", "2024-06-30"]
+    whole = build_features(log, cutoffs, horizon=90, bonus_ttl_days=ttl, segments=False)
+    monkeypatch.setattr("churnkit._features.PART_LINES", len(log.orders) // 3)
+    grouped = build_features(log, cutoffs, horizon=90, bonus_ttl_days=ttl, segments=False)
+    pd.testing.assert_frame_equal(grouped, whole, check_exact=True)
+
+
+@pytest.mark.parametrize("year", [2024, 1960])
+def test_last_channel_is_the_latest_bought_value_ties_alphabetical(year):
+    """Ties on the latest day go to the alphabetically last value (also before 1970)."""
+    start = pd.Timestamp(f"{year}-01-01")
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b", "c"],
+            "order_date": start + pd.to_timedelta([0, 4, 4, 8, 2, 1], unit="D"),
+            "revenue": [5.0, 4.0, 3.0, -4.0, 2.0, 1.0],
+            # a's return is on the latest day with a value no bought line has
+            "channel": ["zz", "app", "site", "phone", None, "zz"],
+        }
+    )
+    orders["is_return"] = orders["revenue"] < 0
+    at = start + pd.Timedelta(days=9)
+    f = build_features(TransactionLog(orders, as_of=at), at, segments=False)
+    assert f["last_channel"].iloc[0] == "site"
+    assert pd.isna(f["last_channel"].iloc[1])
+    assert f["last_channel"].iloc[2] == "zz"
+    assert list(f["last_channel"].cat.categories) == ["app", "site", "zz"]
+
+
 def test_optional_columns_give_their_features(log):
     f = build_features(log, "2024-06-30", segments=False)
     for column in (
@@ -271,6 +304,19 @@ def test_segment_at_each_cutoff_agrees_with_assign_segments(log):
 
 
 # -- descriptions ----------------------------------------------------------------------------
+
+
+def test_segments_without_a_customers_table(log):
+    """Without registered non-buyers the segment rows line up with the feature rows."""
+    orders_only = TransactionLog(log.orders)
+    cutoffs = pd.to_datetime(["2023-12-31", "2024-06-30"])
+    f = build_features(orders_only, cutoffs)
+    for cutoff in cutoffs:
+        rows = f[f["cutoff"] == cutoff].set_index("customer_id")["segment"]
+        expected = assign_segments(orders_only, cutoff).set_index("customer_id")["segment"]
+        pd.testing.assert_series_equal(
+            rows.astype(str), expected.reindex(rows.index).astype(str), check_names=False
+        )
 
 
 def test_every_column_has_a_description(log):
@@ -336,6 +382,9 @@ def test_bad_options_are_named(log):
     plain = TransactionLog(log.orders[["customer_id", "order_date", "revenue", "is_return"]])
     with pytest.raises(MissingColumnError, match="bonus_earned"):
         build_features(plain, "2024-06-30", segments=False, bonus_ttl_days=90)
+    huge = TransactionLog(plain.orders.assign(revenue=plain.orders["revenue"] * 1e18))
+    with pytest.raises(DataValidationError, match="does not fit a decimal of 18 digits"):
+        build_features(huge, "2024-06-30", segments=False)
 
 
 def test_bonus_expiring_soon_is_what_expires_without_spending(shop, log):

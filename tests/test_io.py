@@ -444,3 +444,26 @@ def test_parquet_repeated_text_becomes_categorical_and_features_read_it(tmp_path
     shares = features.filter(like="channel_share")
     assert shares.shape[1] == 2
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+
+
+def test_purchases_are_one_row_per_customer_day_up_to_at():
+    """log.purchases against a pandas groupby of the same lines (returns are not purchases)."""
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["b", "a", "a", "a", "b", "a"],
+            "order_date": pd.to_datetime(
+                ["2024-01-02", "2024-01-01", "2024-01-01", "2024-01-05", "2024-01-09", "2024-01-03"]
+            ),
+            "revenue": [5.0, 10.0, 2.5, -4.0, 7.0, 1.0],
+        }
+    )
+    log = load_orders(orders)
+    got = log.purchases("2024-01-05")
+    bought = orders[(orders["revenue"] > 0) & (orders["order_date"] <= "2024-01-05")]
+    expected = (
+        bought.groupby(["customer_id", "order_date"])["revenue"]
+        .agg(revenue="sum", n_lines="size")
+        .reset_index()
+    )
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert got.dtypes.astype(str).tolist() == ["object", "datetime64[ns]", "float64", "int64"]

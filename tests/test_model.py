@@ -235,3 +235,17 @@ def test_drivers_in_russian(model, log, scores) -> None:
     )
     with pytest.raises(ChurnkitError, match="lang must be one of"):
         model.score(log, AT, drivers="none", lang="de")  # type: ignore[arg-type]
+
+
+def test_design_matrix_from_categoricals_and_row_masks(model, log) -> None:
+    """Recoding categorical columns and masking rows column by column change no value."""
+    from churnkit._gbm import design_matrix
+
+    features = model.features(log, [AT], labelled=False)
+    categorical = [n for n, cats in model.schema_.items() if cats is not None]
+    assert any(isinstance(features[n].dtype, pd.CategoricalDtype) for n in categorical)
+    as_text = features.astype({n: "string" for n in categorical})
+    mask = (features["population"] == "repeat").to_numpy()
+    expected = design_matrix(as_text, model.schema_)
+    pd.testing.assert_frame_equal(design_matrix(features, model.schema_), expected)
+    pd.testing.assert_frame_equal(design_matrix(features, model.schema_, mask), expected[mask])
