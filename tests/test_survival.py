@@ -176,6 +176,16 @@ def test_p_churn_and_expected_days_follow_the_planted_effect(fitted) -> None:
     assert ((days >= 0) & (days <= 365)).all()
 
 
+@pytest.mark.parametrize("kind", ["weibull", "cox"])
+def test_expected_days_match_a_fine_integral(kind_models, fitted, kind) -> None:
+    # the restricted mean on its geometric grid against the trapezoid rule every 0.1 day
+    model = kind_models[kind][0]
+    features = fitted[1].iloc[:300]
+    fine = np.linspace(0.0, 730.0, 7301)
+    reference = np.trapezoid(model.survival(features, fine), fine, axis=1)
+    np.testing.assert_allclose(model.expected_days(features), reference, rtol=0, atol=0.5)
+
+
 def test_round_trip_through_json_predicts_the_same(fitted) -> None:
     import json
 
