@@ -334,16 +334,28 @@ def test_oracle_rejects_a_cutoff_outside_the_period(small, bad):
         small.p_no_purchase(bad, 90)
 
 
-def test_oracle_equals_monte_carlo_resimulation():
-    # rebuild make_shop's process up to a cutoff inside the app-bug window, copy each customer
-    # 2,000 times and let the real simulation step run on through the window
-    n, seed, horizon, copies = 1_500, 11, 90, 2_000
+def _replay_in_bug_window(n: int, seed: int = 11):
+    """A shop, a cutoff inside its app-bug window, and its process rebuilt at the start."""
     shop = make_shop(n, seed=seed)
     bug = shop.app_releases[shop.app_releases["failing_carts"]].iloc[0]
     cutoff = bug["released_at"] + 40 * DAY
-    day = (cutoff - shop.start).days
     n_days = (shop.end - shop.start).days + 1
     process, _ = _start_process(n, shop.start, n_days, 90, shop.params, _streams(seed))
+    return shop, cutoff, (cutoff - shop.start).days, process
+
+
+def _assert_monte_carlo_agrees(mc, oracle, copies):
+    """Each estimate within 4 standard errors of the oracle, and their mean too."""
+    se = np.sqrt(np.maximum(oracle * (1 - oracle), 1.0 / copies) / copies)
+    assert (np.abs(mc - oracle) <= 4 * se).all()
+    assert abs((mc - oracle).mean()) <= 4 * np.sqrt((se**2).sum()) / len(oracle)
+
+
+def test_oracle_equals_monte_carlo_resimulation():
+    # rebuild make_shop's process up to a cutoff inside the app-bug window, copy each customer
+    # 2,000 times and let the real simulation step run on through the window
+    horizon, copies = 90, 2_000
+    shop, cutoff, day, process = _replay_in_bug_window(1_500)
     process.run(0, day + 1)
 
     started = np.flatnonzero(process.x["first_day"] <= day)
@@ -356,9 +368,7 @@ def test_oracle_equals_monte_carlo_resimulation():
 
     ids = shop._hidden.customer_ids.take(chosen).to_pylist()
     oracle = shop.p_no_purchase(cutoff, horizon)[ids].to_numpy()
-    se = np.sqrt(np.maximum(oracle * (1 - oracle), 1.0 / copies) / copies)
-    assert (np.abs(mc - oracle) <= 4 * se).all()
-    assert abs(mc.mean() - oracle.mean()) <= 4 * np.sqrt((se**2).sum()) / len(chosen)
+    _assert_monte_carlo_agrees(mc, oracle, copies)
     assert 0.2 < oracle.mean() < 0.9  # a mix of likely and unlikely buyers was checked
 
 
@@ -366,13 +376,8 @@ def test_oracle_without_alive_state_equals_monte_carlo_given_the_silence():
     # copies of customers right after their last purchase before the cutoff run on through
     # the silence and the window; among the copies that stayed silent to the cutoff, the share
     # that buys nothing in the window is what the oracle must give without knowing who is alive
-    n, seed, horizon, copies = 4_000, 11, 90, 2_000
-    shop = make_shop(n, seed=seed)
-    bug = shop.app_releases[shop.app_releases["failing_carts"]].iloc[0]
-    cutoff = bug["released_at"] + 40 * DAY
-    day = (cutoff - shop.start).days
-    n_days = (shop.end - shop.start).days + 1
-    process, _ = _start_process(n, shop.start, n_days, 90, shop.params, _streams(seed))
+    horizon, copies = 90, 2_000
+    shop, cutoff, day, process = _replay_in_bug_window(4_000)
     hist = shop._hidden.hist
     upto = hist["day"] <= day
     last = pd.Series(hist["day"][upto]).groupby(hist["cust"][upto]).max()
@@ -395,10 +400,8 @@ def test_oracle_without_alive_state_equals_monte_carlo_given_the_silence():
     mc, kept = np.concatenate(mc), np.concatenate(kept_all)
     ids = shop._hidden.customer_ids.take(np.concatenate(chosen_all)).to_pylist()
     oracle = shop.p_no_purchase(cutoff, horizon, alive_known=False)[ids].to_numpy()
-    se = np.sqrt(np.maximum(oracle * (1 - oracle), 1.0 / copies) / kept)
     assert len(ids) >= 30
-    assert (np.abs(mc - oracle) <= 4 * se).all()
-    assert abs((mc - oracle).mean()) <= 4 * np.sqrt((se**2).sum()) / len(ids)
+    _assert_monte_carlo_agrees(mc, oracle, kept)
 
 
 def test_purchase_rate_likelihood_matches_a_day_by_day_count(small):
