@@ -68,12 +68,7 @@ def no_purchase_oracle(
     consumed = np.maximum(
         hist["consumed"][last], np.where(old >= 0, hist["top"][np.maximum(old, 0)], 0.0)
     )
-    felt = (expiries["day"] <= cutoff) & (expiries["points"] >= p["loyalty_min_expired"])
-    loy_to = np.full(k, -1, np.int64)
-    np.maximum.at(
-        loy_to, expiries["cust"][felt], expiries["day"][felt] + int(p["loyalty_effect_days"])
-    )
-    s["loy_to"] = loy_to
+    s["loy_to"] = _loyalty_effect_until(*_felt_expiries(expiries, p), cutoff + 1, k, p)
 
     # batches still unexpired at the cutoff expire without a further purchase like this
     pend = slice(n_old, n_hist)
@@ -149,12 +144,9 @@ def _silence(
     purchases, replayed here from the expiry log day by day. Shaped like ``s["lam"]``.
     """
     effect = int(p["loyalty_effect_days"])
-    felt = expiries["points"] >= p["loyalty_min_expired"]
-    cust, when = expiries["cust"][felt], expiries["day"][felt]
+    cust, when = _felt_expiries(expiries, p)
     first = int(last_day.min()) + 1
-    loy_to = np.full(len(last_day), -1, np.int64)
-    before = when < first
-    np.maximum.at(loy_to, cust[before], when[before] + effect)
+    loy_to = _loyalty_effect_until(cust, when, first, len(last_day), p)
     state = dict(s, loy_to=loy_to)
     silent = np.ones(s["lam"].shape)  # P(alive and no purchase so far)
     gone = np.zeros(s["lam"].shape)  # P(churned on one of the silent days)
@@ -166,6 +158,24 @@ def _silence(
         gone += np.where(quiet, silent * h, 0.0)
         silent = np.where(quiet, silent * (1.0 - h) * (1.0 - q), silent)
     return silent, gone
+
+
+def _felt_expiries(
+    expiries: Mapping[str, np.ndarray], p: Mapping[str, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Customer and day of the bonus expiries big enough to raise the loyalty hazard."""
+    felt = expiries["points"] >= p["loyalty_min_expired"]
+    return expiries["cust"][felt], expiries["day"][felt]
+
+
+def _loyalty_effect_until(
+    cust: np.ndarray, day: np.ndarray, stop: int, n: int, p: Mapping[str, float]
+) -> np.ndarray:
+    """Last day of each customer's loyalty effect from the felt expiries before day ``stop``."""
+    before = day < stop
+    loy_to = np.full(n, -1, np.int64)
+    np.maximum.at(loy_to, cust[before], day[before] + int(p["loyalty_effect_days"]))
+    return loy_to
 
 
 def _last_index(cust: np.ndarray, n: int) -> np.ndarray:
