@@ -22,7 +22,7 @@ TARGETS = {"total_s": 15.0, "peak_mb": 2048.0}
 def child(mode: str, orders: str) -> None:
     """One measured run in its own process: the DuckDB floor, or churnkit's pipeline."""
     import churnkit
-    from churnkit._duck import connect
+    from churnkit.core._duck import connect
 
     figures: dict[str, float] = {}
     if mode == "floor":

@@ -13,182 +13,83 @@ Examples
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from churnkit._errors import (
-    ChurnkitError,
-    ConfigError,
-    DataValidationError,
-    MissingColumnError,
-    SegmentRulesError,
-)
+from churnkit._version import __version__ as __version__
+from churnkit.core._errors import ChurnkitError as ChurnkitError
+from churnkit.core._errors import ConfigError as ConfigError
+from churnkit.core._errors import DataValidationError as DataValidationError
+from churnkit.core._errors import MissingColumnError as MissingColumnError
+from churnkit.core._errors import SegmentRulesError as SegmentRulesError
 
-__version__ = "0.1.0"
-
-# public name -> private module that defines it
+# every public name but the errors above, once, with the module that defines it
 _LAZY: dict[str, str] = {
-    "TransactionLog": "churnkit._log",
-    "ValidationReport": "churnkit._validation",
-    "load_orders": "churnkit._io",
-    "load_customers": "churnkit._io",
-    "SegmentRules": "churnkit._segment_rules",
-    "default_segment_rules": "churnkit._segment_rules",
-    "assign_segments": "churnkit._segments",
-    "segment_dynamics": "churnkit._dynamics",
-    "SegmentDynamics": "churnkit._dynamics",
-    "segment_profile": "churnkit._profile",
-    "plot_segment_sizes": "churnkit._plots",
-    "plot_retention_rates": "churnkit._plots",
-    "plot_migration_heatmap": "churnkit._plots",
-    "BGNBD": "churnkit._bgnbd",
-    "GammaGamma": "churnkit._gamma_gamma",
-    "expected_revenue": "churnkit._gamma_gamma",
-    "rfm_summary": "churnkit._rfm_summary",
-    "build_features": "churnkit._features",
-    "feature_descriptions": "churnkit._feature_text",
-    "make_labels": "churnkit._labels",
-    "draw_interview_sample": "churnkit._sample",
-    "InterviewSample": "churnkit._sample",
-    "SampleQuotaError": "churnkit._sample",
-    "export_interview_sample": "churnkit._sample_export",
-    "sample_status": "churnkit._sample_status",
-    "SampleStatus": "churnkit._sample_status",
-    "Codebook": "churnkit._codebook",
-    "load_codebook": "churnkit._codebook",
-    "code_answers": "churnkit._coding",
-    "write_coding_sheet": "churnkit._coding_sheet",
-    "read_coding_sheets": "churnkit._coding_sheet",
-    "reliability": "churnkit._reliability",
-    "reconcile": "churnkit._reliability",
-    "krippendorff_alpha": "churnkit._reliability",
-    "cohen_kappa": "churnkit._reliability",
-    "saturation_curve": "churnkit._saturation",
-    "saturation_sentence": "churnkit._saturation",
-    "plot_saturation": "churnkit._saturation",
-    "RetentionMatrix": "churnkit._matrix",
-    "ProjectConfig": "churnkit._config",
-    "load_config": "churnkit._config",
-    "run_project": "churnkit._pipeline",
-    "PipelineError": "churnkit._pipeline",
+    # io: reading and validating the exports
+    "load_orders": "churnkit.io._load",
+    "load_customers": "churnkit.io._load",
+    "TransactionLog": "churnkit.io._transaction_log",
+    "ValidationReport": "churnkit.io._validation",
+    # segments
+    "SegmentRules": "churnkit.segments._rules",
+    "default_segment_rules": "churnkit.segments._rules",
+    "assign_segments": "churnkit.segments._assign",
+    "segment_dynamics": "churnkit.segments._dynamics",
+    "SegmentDynamics": "churnkit.segments._dynamics",
+    "segment_profile": "churnkit.segments._profile",
+    "plot_segment_sizes": "churnkit.segments._plots",
+    "plot_retention_rates": "churnkit.segments._plots",
+    "plot_migration_heatmap": "churnkit.segments._plots",
+    # features and labels
+    "build_features": "churnkit.features._build",
+    "feature_descriptions": "churnkit.features._descriptions",
+    "make_labels": "churnkit.features._labels",
+    "rfm_summary": "churnkit.features._rfm_summary",
+    # models
+    "ChurnModel": "churnkit.models._churn_model",
+    "SurvivalChurn": "churnkit.models._survival",
+    "survival_target": "churnkit.models._survival",
+    "km_table": "churnkit.models._survival",
+    "BGNBD": "churnkit.models._bgnbd",
+    "GammaGamma": "churnkit.models._gamma_gamma",
+    "expected_revenue": "churnkit.models._gamma_gamma",
+    "backtest": "churnkit.models._backtest",
+    "plot_roc": "churnkit.models._plots",
+    "plot_calibration": "churnkit.models._plots",
+    "plot_lift": "churnkit.models._plots",
+    "plot_km_by_segment": "churnkit.models._plots",
+    "plot_shap_summary": "churnkit.models._plots",
+    # the interview sample
+    "draw_interview_sample": "churnkit.sample._draw",
+    "InterviewSample": "churnkit.sample._draw",
+    "SampleQuotaError": "churnkit.sample._quotas",
+    "export_interview_sample": "churnkit.sample._export",
+    "sample_status": "churnkit.sample._status",
+    "SampleStatus": "churnkit.sample._status",
+    # coding the answers
+    "Codebook": "churnkit.coding._codebook",
+    "load_codebook": "churnkit.coding._codebook",
+    "code_answers": "churnkit.coding._coder",
+    "write_coding_sheet": "churnkit.coding._sheet",
+    "read_coding_sheets": "churnkit.coding._sheet",
+    "reliability": "churnkit.coding._reliability",
+    "reconcile": "churnkit.coding._reliability",
+    "krippendorff_alpha": "churnkit.coding._reliability",
+    "cohen_kappa": "churnkit.coding._reliability",
+    "saturation_curve": "churnkit.coding._saturation",
+    "saturation_sentence": "churnkit.coding._saturation",
+    "plot_saturation": "churnkit.coding._saturation",
+    # the retention matrix and the report
+    "RetentionMatrix": "churnkit.matrix._matrix",
     "write_report": "churnkit.report._build",
-    "ChurnModel": "churnkit._model",
-    "SurvivalChurn": "churnkit._survival",
-    "survival_target": "churnkit._survival",
-    "km_table": "churnkit._survival",
-    "backtest": "churnkit._backtest",
-    "plot_roc": "churnkit._model_plots",
-    "plot_calibration": "churnkit._model_plots",
-    "plot_lift": "churnkit._model_plots",
-    "plot_km_by_segment": "churnkit._model_plots",
-    "plot_shap_summary": "churnkit._model_plots",
+    # the pipeline
+    "ProjectConfig": "churnkit.pipeline._config",
+    "load_config": "churnkit.pipeline._config",
+    "run_project": "churnkit.pipeline._runner",
+    "PipelineError": "churnkit.pipeline._runner",
 }
 
-__all__ = [
-    "BGNBD",
-    "ChurnModel",
-    "ChurnkitError",
-    "Codebook",
-    "ConfigError",
-    "DataValidationError",
-    "GammaGamma",
-    "InterviewSample",
-    "MissingColumnError",
-    "PipelineError",
-    "ProjectConfig",
-    "RetentionMatrix",
-    "SampleQuotaError",
-    "SampleStatus",
-    "SegmentDynamics",
-    "SegmentRules",
-    "SegmentRulesError",
-    "SurvivalChurn",
-    "TransactionLog",
-    "ValidationReport",
-    "__version__",
-    "assign_segments",
-    "backtest",
-    "build_features",
-    "code_answers",
-    "cohen_kappa",
-    "datasets",
-    "default_segment_rules",
-    "draw_interview_sample",
-    "expected_revenue",
-    "export_interview_sample",
-    "feature_descriptions",
-    "km_table",
-    "krippendorff_alpha",
-    "load_codebook",
-    "load_config",
-    "load_customers",
-    "load_orders",
-    "make_labels",
-    "plot_calibration",
-    "plot_km_by_segment",
-    "plot_lift",
-    "plot_migration_heatmap",
-    "plot_retention_rates",
-    "plot_roc",
-    "plot_saturation",
-    "plot_segment_sizes",
-    "plot_shap_summary",
-    "read_coding_sheets",
-    "reconcile",
-    "reliability",
-    "rfm_summary",
-    "run_project",
-    "sample_status",
-    "saturation_curve",
-    "saturation_sentence",
-    "segment_dynamics",
-    "segment_profile",
-    "survival_target",
-    "write_coding_sheet",
-    "write_report",
-]
-
-if TYPE_CHECKING:  # pragma: no cover
-    from churnkit import datasets
-    from churnkit._backtest import backtest
-    from churnkit._bgnbd import BGNBD
-    from churnkit._codebook import Codebook, load_codebook
-    from churnkit._coding import code_answers
-    from churnkit._coding_sheet import read_coding_sheets, write_coding_sheet
-    from churnkit._config import ProjectConfig, load_config
-    from churnkit._dynamics import SegmentDynamics, segment_dynamics
-    from churnkit._feature_text import feature_descriptions
-    from churnkit._features import build_features
-    from churnkit._gamma_gamma import GammaGamma, expected_revenue
-    from churnkit._io import load_customers, load_orders
-    from churnkit._labels import make_labels
-    from churnkit._log import TransactionLog
-    from churnkit._matrix import RetentionMatrix
-    from churnkit._model import ChurnModel
-    from churnkit._model_plots import (
-        plot_calibration,
-        plot_km_by_segment,
-        plot_lift,
-        plot_roc,
-        plot_shap_summary,
-    )
-    from churnkit._pipeline import PipelineError, run_project
-    from churnkit._plots import (
-        plot_migration_heatmap,
-        plot_retention_rates,
-        plot_segment_sizes,
-    )
-    from churnkit._profile import segment_profile
-    from churnkit._reliability import cohen_kappa, krippendorff_alpha, reconcile, reliability
-    from churnkit._rfm_summary import rfm_summary
-    from churnkit._sample import InterviewSample, SampleQuotaError, draw_interview_sample
-    from churnkit._sample_export import export_interview_sample
-    from churnkit._sample_status import SampleStatus, sample_status
-    from churnkit._saturation import plot_saturation, saturation_curve, saturation_sentence
-    from churnkit._segment_rules import SegmentRules, default_segment_rules
-    from churnkit._segments import assign_segments
-    from churnkit._survival import SurvivalChurn, km_table, survival_target
-    from churnkit._validation import ValidationReport
-    from churnkit.report._build import write_report
+_ERRORS = (ChurnkitError, ConfigError, DataValidationError, MissingColumnError, SegmentRulesError)
+__all__ = sorted(["__version__", "datasets", *(e.__name__ for e in _ERRORS), *_LAZY])
 
 
 def __getattr__(name: str) -> Any:

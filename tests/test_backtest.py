@@ -8,10 +8,10 @@ import pytest
 from sklearn import metrics as skm
 
 from churnkit import load_orders
-from churnkit._backtest import MODELS, backtest
-from churnkit._errors import ChurnkitError
-from churnkit._model import ChurnModel
+from churnkit.core._errors import ChurnkitError
 from churnkit.datasets import make_shop
+from churnkit.models._backtest import MODELS, backtest
+from churnkit.models._churn_model import ChurnModel
 
 CUTOFFS = list(pd.date_range("2023-12-31", "2024-09-30", freq="QE"))
 H = 90

@@ -16,11 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import approx_fprime
 
-from churnkit._bgnbd import BGNBD, _Summary
-from churnkit._errors import ChurnkitError, ConfigError, DataValidationError, MissingColumnError
-from churnkit._gamma_gamma import GammaGamma, expected_revenue
-from churnkit._log import TransactionLog
-from churnkit._rfm_summary import rfm_summary
+from churnkit.core._errors import (
+    ChurnkitError,
+    ConfigError,
+    DataValidationError,
+    MissingColumnError,
+)
+from churnkit.features._rfm_summary import rfm_summary
+from churnkit.io._transaction_log import TransactionLog
+from churnkit.models._bgnbd import BGNBD, _Summary
+from churnkit.models._gamma_gamma import GammaGamma, expected_revenue
 
 CDNOW = Path(__file__).parent / "data" / "cdnow"
 # Fader, Hardie & Lee (2005), Marketing Science 24(2), p. 280: MLEs on the CDNOW sample
@@ -378,7 +383,7 @@ def test_gamma_gamma_population_mean_and_shrinkage(gamma_gamma: GammaGamma):
 
 
 def test_gamma_gamma_gradient_matches_finite_differences(cdnow: pd.DataFrame):
-    from churnkit._gamma_gamma import _loglik
+    from churnkit.models._gamma_gamma import _loglik
 
     repeat = cdnow[cdnow["x"] > 0]
     x, m = repeat["x"].to_numpy(float), repeat["zbar"].to_numpy(float)

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, logit
 
-from churnkit._calibration import Calibrator, DriftCorrection, shift_to_mean
-from churnkit._errors import ChurnkitError
-from churnkit._metrics import expected_calibration_error, roc_auc
+from churnkit.core._errors import ChurnkitError
+from churnkit.models._calibration import Calibrator, DriftCorrection, shift_to_mean
+from churnkit.models._metrics import expected_calibration_error, roc_auc
 
 CUTOFFS = pd.date_range("2023-01-01", periods=6, freq="QS")
 

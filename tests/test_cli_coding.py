@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 import churnkit
-from churnkit._cli_coding import register
-from churnkit.cli import _main
+from churnkit.cli._app import _main
+from churnkit.cli._coding import register
 
 runner = CliRunner()
 
@@ -151,7 +151,7 @@ def test_codebook_check(app, tmp_path):
     result = runner.invoke(app, ["codebook", "check"])
     assert result.exit_code == 0, result.output
     assert "is valid" in result.output
-    default = Path(churnkit.__file__).parent / "codebooks" / "default.yaml"
+    default = Path(churnkit.__file__).parent / "coding" / "codebooks" / "default.yaml"
     data = yaml.safe_load(default.read_text(encoding="utf-8"))
     data["codes"][0]["group"] = "obvous"
     bad = tmp_path / "bad.yaml"

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from churnkit._codebook import Codebook, load_codebook
-from churnkit._coding import code_answers
-from churnkit._errors import ChurnkitError, ConfigError
+from churnkit.coding._codebook import Codebook, load_codebook
+from churnkit.coding._coder import code_answers
+from churnkit.core._errors import ChurnkitError, ConfigError
 
 THEMES = [
     "price",

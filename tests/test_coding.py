@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from churnkit._codebook import load_codebook
-from churnkit._coding import OUTPUT_COLUMNS, code_answers
-from churnkit._errors import DataValidationError, MissingColumnError
+from churnkit.coding._codebook import load_codebook
+from churnkit.coding._coder import OUTPUT_COLUMNS, code_answers
+from churnkit.core._errors import DataValidationError, MissingColumnError
 from churnkit.datasets import make_interviews, make_shop
 
 BOOK = load_codebook()

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from churnkit._codebook import load_codebook
-from churnkit._coding_sheet import read_coding_sheets, write_coding_sheet
-from churnkit._errors import DataValidationError
-from churnkit._reliability import reconcile, reliability
+from churnkit.coding._codebook import load_codebook
+from churnkit.coding._reliability import reconcile, reliability
+from churnkit.coding._sheet import read_coding_sheets, write_coding_sheet
+from churnkit.core._errors import DataValidationError
 
 ANSWERS = pd.DataFrame(
     {

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from churnkit._config import ProjectConfig, load_config
-from churnkit._errors import ConfigError
+from churnkit.core._errors import ConfigError
+from churnkit.pipeline._config import ProjectConfig, load_config
 
 
 @pytest.fixture

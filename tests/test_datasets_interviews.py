@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from churnkit._errors import ChurnkitError, DataValidationError, MissingColumnError
+from churnkit.core._errors import ChurnkitError, DataValidationError, MissingColumnError
 from churnkit.datasets import _interview_phrases as ph
 from churnkit.datasets._interviews import DENIABLE, NOISE_THEMES, THEMES, make_interviews
 

@@ -17,9 +17,9 @@ from churnkit import (
     feature_descriptions,
     load_orders,
 )
-from churnkit._feature_text import phrase_driver
-from churnkit._log import TransactionLog
 from churnkit.datasets import make_shop
+from churnkit.features._descriptions import phrase_driver
+from churnkit.io._transaction_log import TransactionLog
 
 START = pd.Timestamp("2024-01-01")
 
@@ -244,7 +244,7 @@ def test_customers_in_groups_give_the_same_frame(log, monkeypatch, ttl):
     """Big logs are computed a group of customers at a time; the frame must not change."""
     cutoffs = ["2023-12-31", "2024-06-30"]
     whole = build_features(log, cutoffs, horizon=90, bonus_ttl_days=ttl, segments=False)
-    monkeypatch.setattr("churnkit._features.PART_LINES", len(log.orders) // 3)
+    monkeypatch.setattr("churnkit.features._build.PART_LINES", len(log.orders) // 3)
     grouped = build_features(log, cutoffs, horizon=90, bonus_ttl_days=ttl, segments=False)
     pd.testing.assert_frame_equal(grouped, whole, check_exact=True)
 

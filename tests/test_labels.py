@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from churnkit import ChurnkitError, DataValidationError, build_features, make_labels
-from churnkit._log import TransactionLog
+from churnkit.io._transaction_log import TransactionLog
 
 START = pd.Timestamp("2024-01-01")
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from churnkit._errors import DataValidationError, MissingColumnError
-from churnkit._matrix import RetentionMatrix
-from churnkit._survey_stats import stratified_share, wilson
+from churnkit.core._errors import DataValidationError, MissingColumnError
+from churnkit.matrix._matrix import RetentionMatrix
+from churnkit.matrix._survey_stats import stratified_share, wilson
 
 # --------------------------------------------------------------------------- the fixture
 # (sample_id, stratum, codes with the primary first)

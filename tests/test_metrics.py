@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from lifelines.utils import concordance_index as lifelines_cindex
 from sklearn import metrics as skm
 
-from churnkit._errors import ChurnkitError
-from churnkit._metrics import (
+from churnkit.core._errors import ChurnkitError
+from churnkit.models._metrics import (
     bootstrap_ci,
     brier,
     calibration_table,

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from churnkit import load_orders
-from churnkit._drivers import phrase_drivers
-from churnkit._errors import ChurnkitError, ConfigError
-from churnkit._feature_text import phrase_driver
-from churnkit._model import SCORE_COLUMNS, ChurnModel
+from churnkit.core._errors import ChurnkitError, ConfigError
 from churnkit.datasets import make_shop
+from churnkit.features._descriptions import phrase_driver
+from churnkit.models._churn_model import SCORE_COLUMNS, ChurnModel
+from churnkit.models._drivers import phrase_drivers
 
 CUTOFFS = list(pd.date_range("2023-03-31", "2024-06-30", freq="QE"))
 AT = pd.Timestamp("2024-09-30")
@@ -184,9 +184,9 @@ def test_driver_phrases_are_deduplicated() -> None:
 
 def test_drivers_are_themes_ranked_by_summed_shap(model, log) -> None:
     """One driver per theme, ranked by the theme's summed SHAP values, named by its top feature."""
-    from churnkit._drivers import driver_themes
-    from churnkit._gbm import design_matrix
-    from churnkit._model import POPULATION_CODES
+    from churnkit.models._churn_model import POPULATION_CODES
+    from churnkit.models._drivers import driver_themes
+    from churnkit.models._gbm import design_matrix
 
     features = model.features(log, [AT], labelled=False)
     features = features[features["population"] == POPULATION_CODES["loyal"]].head(300)
@@ -239,7 +239,7 @@ def test_drivers_in_russian(model, log, scores) -> None:
 
 def test_design_matrix_from_categoricals_and_row_masks(model, log) -> None:
     """Recoding categorical columns and masking rows column by column change no value."""
-    from churnkit._gbm import design_matrix
+    from churnkit.models._gbm import design_matrix
 
     features = model.features(log, [AT], labelled=False)
     categorical = [n for n, cats in model.schema_.items() if cats is not None]

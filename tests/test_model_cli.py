@@ -9,11 +9,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from churnkit._cli_models import _cutoffs, register
-from churnkit._errors import ChurnkitError
-from churnkit._model import SCORE_COLUMNS
-from churnkit.cli import _main
+from churnkit.cli._app import _main
+from churnkit.cli._models import _cutoffs, register
+from churnkit.core._errors import ChurnkitError
 from churnkit.datasets import make_shop
+from churnkit.models._churn_model import SCORE_COLUMNS
 
 runner = CliRunner()
 CUTOFFS = "2023-06-30:2024-06-30:QE"

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from churnkit import feature_descriptions, load_orders
-from churnkit._baselines import RECENCY, LogitBaseline
-from churnkit._drivers import DRIVER_GROUPS
-from churnkit._metrics import expected_calibration_error, roc_auc
-from churnkit._model import POPULATION_CODES, ChurnModel
 from churnkit.datasets import make_shop
+from churnkit.models._baselines import RECENCY, LogitBaseline
+from churnkit.models._churn_model import POPULATION_CODES, ChurnModel
+from churnkit.models._drivers import DRIVER_GROUPS
+from churnkit.models._metrics import expected_calibration_error, roc_auc
 
 pytestmark = pytest.mark.slow
 H = 90

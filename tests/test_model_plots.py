@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnkit._errors import ChurnkitError
-from churnkit._model_plots import (
+from churnkit.core._errors import ChurnkitError
+from churnkit.models._plots import (
     plot_calibration,
     plot_km_by_segment,
     plot_lift,
@@ -79,8 +79,8 @@ def test_km_by_segment_draws_one_step_curve_per_group() -> None:
 @pytest.mark.slow
 def test_shap_summary_is_a_beeswarm_of_the_gbm() -> None:
     from churnkit import load_orders
-    from churnkit._model import ChurnModel
     from churnkit.datasets import make_shop
+    from churnkit.models._churn_model import ChurnModel
 
     shop = make_shop(n_customers=800, seed=2)
     log = load_orders(shop.orders, customers=shop.customers)

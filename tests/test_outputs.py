@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churnkit._outputs import atomic_folder, sha256_frame, write_csv, write_manifest
+from churnkit.core._outputs import atomic_folder, sha256_frame, write_csv, write_manifest
 
 
 def test_failed_run_leaves_previous_outputs_intact(tmp_path):

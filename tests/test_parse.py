@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from churnkit import DataValidationError
-from churnkit._parse import numeric_or_none, parse_bools, parse_dates, parse_ids, parse_numbers
+from churnkit.io._parse import numeric_or_none, parse_bools, parse_dates, parse_ids, parse_numbers
 
 
 def russian(value: float) -> str:

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from churnkit._config import REACHABLE_SEGMENTS, load_config
-from churnkit._pipeline import KEY_FILE, PipelineError, planned_stages, run_project
 from churnkit.datasets import make_shop
+from churnkit.pipeline._config import REACHABLE_SEGMENTS, load_config
+from churnkit.pipeline._runner import KEY_FILE, PipelineError, planned_stages, run_project
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_outputs_and_manifest(project, tmp_path):
 
 def test_cli_run(project, tmp_path):
     import churnkit.cli as cli
-    from churnkit._cli_report import register
+    from churnkit.cli._run import register
 
     if not any(c.name == "run" for c in cli.app.registered_commands):
         register(cli.app)

@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 
-from churnkit._errors import DataValidationError, MissingColumnError
-from churnkit._reliability import (
+from churnkit.coding._reliability import (
     ALPHA_THRESHOLD,
     PRIMARY_ROW,
     cohen_kappa,
@@ -21,6 +20,7 @@ from churnkit._reliability import (
     reconcile,
     reliability,
 )
+from churnkit.core._errors import DataValidationError, MissingColumnError
 
 NAN = np.nan
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from churnkit._errors import ChurnkitError, ConfigError
-from churnkit._matrix import RetentionMatrix
+from churnkit.core._errors import ChurnkitError, ConfigError
+from churnkit.matrix._matrix import RetentionMatrix
 from churnkit.report._build import report_data, write_report
 from churnkit.report._format import Words, format_number, format_share
 from churnkit.report._sections import churners_table, driver_counts

@@ -14,9 +14,9 @@ from churnkit import (
     TransactionLog,
     draw_interview_sample,
 )
-from churnkit._sample_context import interviewer_context
-from churnkit._sample_frame import normalize_email, normalize_phone
-from churnkit._sample_quotas import _largest_remainder
+from churnkit.sample._context import interviewer_context
+from churnkit.sample._frame import normalize_email, normalize_phone
+from churnkit.sample._quotas import _largest_remainder
 
 
 def synthetic(n: int, seed: int, shared_phones: float = 0.1) -> tuple[pd.DataFrame, pd.DataFrame]:

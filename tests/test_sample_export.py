@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 import churnkit
 from churnkit import draw_interview_sample, export_interview_sample, sample_status
-from churnkit._cli_sample import parse_quotas, register
-from churnkit._errors import DataValidationError
-from churnkit._sample_export import DICTIONARY, DISPOSITIONS, FIELDING_COLUMNS
 from churnkit.cli import app
+from churnkit.cli._sample import parse_quotas, register
+from churnkit.core._errors import DataValidationError
 from churnkit.datasets import make_shop
+from churnkit.sample._export import DICTIONARY, DISPOSITIONS, FIELDING_COLUMNS
 
 if "sample" not in {c.name for c in app.registered_commands}:
     register(app)
@@ -184,7 +184,7 @@ def test_a_failed_export_keeps_the_previous_folder(folder, drawn, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("churnkit._sample_export.write_xlsx", broken)
+    monkeypatch.setattr("churnkit.sample._export.write_xlsx", broken)
     with pytest.raises(OSError, match="disk full"):
         export_interview_sample(drawn, folder)
     assert (folder / "analysis.csv").read_bytes() == before

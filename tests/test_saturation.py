@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from churnkit._errors import DataValidationError, MissingColumnError
-from churnkit._saturation import plot_saturation, saturation_curve, saturation_sentence
+from churnkit.coding._saturation import plot_saturation, saturation_curve, saturation_sentence
+from churnkit.core._errors import DataValidationError, MissingColumnError
 
 
 def _codes(per_answer: list[list[str]]) -> pd.DataFrame:

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import churnkit
 from churnkit import SegmentRules, SegmentRulesError, TransactionLog, default_segment_rules
-from churnkit._dynamics import ENTERED
 from churnkit.datasets import make_shop
+from churnkit.segments._dynamics import ENTERED
 
 
 def _log(rows, customers=None, as_of=None):
@@ -317,7 +317,7 @@ def test_plots_draw_on_the_given_axes(dynamics, plot, lang):
 def test_value_percentile_matches_scipy_min_rank(values):
     from scipy.stats import rankdata
 
-    from churnkit._segments import _percent_rank
+    from churnkit.segments._assign import _percent_rank
 
     x = np.asarray(values)
     expected = 100.0 * (rankdata(x, method="min") - 1) / (len(x) - 1)
@@ -330,7 +330,7 @@ def test_value_percentile_matches_scipy_min_rank(values):
     st.sets(st.sampled_from([5.0, 25.0, 50.0, 75.0, 90.0, 99.0, 100.0]), min_size=1),
 )
 def test_value_floor_bins_like_the_exact_percentile(values, cuts):
-    from churnkit._segments import _percent_rank, _value_floor
+    from churnkit.segments._assign import _percent_rank, _value_floor
 
     x = np.asarray(values)
     grid = np.asarray(sorted(cuts))

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from churnkit._errors import ChurnkitError
-from churnkit._log import TransactionLog
-from churnkit._survival import (
+from churnkit.core._errors import ChurnkitError
+from churnkit.io._transaction_log import TransactionLog
+from churnkit.models._survival import (
     SURVIVAL_COVARIATES,
     SurvivalChurn,
     censor,

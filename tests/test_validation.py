@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from churnkit import ValidationReport
-from churnkit._validation import HOW_TO_FIX, REASONS
+from churnkit.io._validation import HOW_TO_FIX, REASONS
 
 
 def make_report(**overrides) -> ValidationReport:

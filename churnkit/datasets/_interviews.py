@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._errors import ChurnkitError, DataValidationError, MissingColumnError
+from churnkit.core._errors import ChurnkitError, DataValidationError, MissingColumnError
 from churnkit.datasets import _interview_phrases as ph
 
 # the codebook's theme ids

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from churnkit._errors import ChurnkitError, ConfigError
+from churnkit.core._errors import ChurnkitError, ConfigError
 from churnkit.datasets import _shop_frames as frames
 from churnkit.datasets._shop_oracle import no_purchase_oracle
 from churnkit.datasets._shop_process import Process, churn_reasons

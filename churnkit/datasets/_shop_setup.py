@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from churnkit._errors import ConfigError
+from churnkit.core._errors import ConfigError
 
 REASONS: tuple[str, ...] = ("price", "delivery", "loyalty", "technical", "trust", "no_need")
 OBVIOUS: tuple[str, ...] = ("price", "delivery")

@@ -15,8 +15,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from churnkit._errors import ChurnkitError
-from churnkit._outputs import atomic_folder, write_json
+from churnkit._version import __version__
+from churnkit.core._errors import ChurnkitError
+from churnkit.core._outputs import atomic_folder, write_json
 from churnkit.report._format import Words
 from churnkit.report._sections import models_section, segments_section, summary_section
 from churnkit.report._sections_study import (
@@ -109,8 +110,6 @@ def report_data(
     dict
         ``lang, title, subtitle, generated, page_label, sections``; JSON-serialisable.
     """
-    import churnkit
-
     folder = Path(folder)
     w = Words.of(lang, currency, {"title": title} if title else None)
     r = _plain(results)
@@ -176,7 +175,7 @@ def report_data(
         "lang": lang,
         "title": w("title"),
         "subtitle": w("subtitle", as_of=w.date(as_of) if as_of else "–", horizon=horizon),
-        "generated": w("generated", version=churnkit.__version__),
+        "generated": w("generated", version=__version__),
         "page_label": w("page"),
         "sections": sections,
     }

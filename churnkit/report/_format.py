@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from churnkit._errors import ConfigError
+from churnkit.core._errors import ConfigError
 
 LANGS = ("en", "ru")
 # a no-break space keeps "1 234" and "12 %" on one line

@@ -17,7 +17,7 @@ from churnkit.report._figures import save_svg
 if TYPE_CHECKING:
     import pandas as pd
 
-    from churnkit._matrix import RetentionMatrix
+    from churnkit.matrix._matrix import RetentionMatrix
     from churnkit.report._format import Words
 
 Block = dict[str, Any]
@@ -237,7 +237,7 @@ def summary_section(
         churn = scores[scores["p_churn"] >= threshold]
         top = churn.groupby("segment", observed=True)["value_at_risk"].sum().nlargest(2).index
         if len(top):
-            from churnkit._segment_rules import segment_label
+            from churnkit.segments._rules import segment_label
 
             names = ", ".join(segment_label(str(s), w.lang) for s in top)
             steps.append(w("step_actions", section=titles["actions"], segments=names))
@@ -268,7 +268,11 @@ SEGMENT_FIGURES = {
 
 def draw_segment_figures(dynamics: Any, folder: Path, lang: str) -> dict[str, Path]:
     """The segment figures at the report's sizes, as ``folder/<name>.svg``; name -> path."""
-    from churnkit._plots import plot_migration_heatmap, plot_retention_rates, plot_segment_sizes
+    from churnkit.segments._plots import (
+        plot_migration_heatmap,
+        plot_retention_rates,
+        plot_segment_sizes,
+    )
 
     plots = {
         "segment_sizes": plot_segment_sizes,
@@ -305,7 +309,7 @@ def segments_section(
     """
     import shutil
 
-    from churnkit._segment_rules import segment_label
+    from churnkit.segments._rules import segment_label
 
     rows = [
         [

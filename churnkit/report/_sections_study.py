@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from churnkit._errors import ConfigError
+from churnkit.core._errors import ConfigError
 from churnkit.report._figures import save_svg
 from churnkit.report._sections import (
     Block,
@@ -23,7 +23,7 @@ from churnkit.report._sections import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from churnkit._matrix import RetentionMatrix
+    from churnkit.matrix._matrix import RetentionMatrix
     from churnkit.report._format import Words
 
 ACTION_FIELDS = ("goal", "hypothesis", "channel", "timing")
@@ -117,7 +117,7 @@ def interviews_section(
 
     blocks.append(heading(w("saturation")))
     if saturation is not None and len(saturation):
-        from churnkit._saturation import plot_saturation, saturation_sentence
+        from churnkit.coding._saturation import plot_saturation, saturation_sentence
 
         sentence = saturation_sentence(saturation, lang=w.lang)
         blocks.append(para(sentence))
@@ -242,7 +242,7 @@ def _in_lang(value: Any, lang: str) -> str:
 
 def actions_section(w: Words, actions: dict[str, Any], segments: list[str] | None) -> Section:
     """Segment -> goal -> hypothesis -> channel -> timing, for the segments of this shop."""
-    from churnkit._segment_rules import segment_label
+    from churnkit.segments._rules import segment_label
 
     order = segments or list(actions)
     rows = [

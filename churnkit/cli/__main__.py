@@ -1,0 +1,5 @@
+"""``python -m churnkit.cli``: the ``churnkit`` command line."""
+
+from churnkit.cli._app import main
+
+main()
