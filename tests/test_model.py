@@ -199,7 +199,7 @@ def test_drivers_are_themes_ranked_by_summed_shap(model, log) -> None:
         index=x.index,
     )
     themes = pd.Series(driver_themes(x.columns))
-    assert themes["recency_days"] == themes["orders_90d"] == themes["segment"] == "activity"
+    assert themes["recency_days"] == themes["orders_90d"] == themes["segment"] == "rhythm"
     by_theme = shap.T.groupby(themes).sum().T
     for i in features.index[:50]:
         ranked = by_theme.loc[i].sort_values(ascending=False, kind="stable")

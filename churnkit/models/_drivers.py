@@ -1,12 +1,13 @@
 """Churn drivers in plain words: the features that push a customer's score up, phrased.
 
 The churn model names the themes with the largest positive SHAP contributions
-(:func:`churnkit.models._gbm.top_contributions`), each by its strongest feature; each becomes a short
-phrase with the customer's own values via :func:`churnkit.features._descriptions.phrase_driver` (e.g.
-"no order for 94 days — usually every 31", "bonuses expired 12 days ago"). A theme is a group
-of :func:`churnkit.feature_descriptions`, except that recency, rhythm, recent activity and the
-lifecycle segment are one theme: they all say the customer has gone quiet, which is the
-symptom, not the cause.
+(:func:`churnkit.models._gbm.top_contributions`), each by its strongest feature; each becomes a
+short phrase with the customer's own values via
+:func:`churnkit.features._descriptions.phrase_driver` (e.g. "no order for 94 days — usually
+every 31", "bonuses expired 12 days ago"). Which features share a theme is decided by
+:data:`churnkit.features._themes.THEMES`: one per group of :func:`churnkit.feature_descriptions`,
+except that the groups of the ``rhythm`` theme (recency, rhythm, recent activity, the lifecycle
+segment) are one: they all say the customer has gone quiet, which is the symptom, not the cause.
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ from collections.abc import Iterable
 import pandas as pd
 
 from churnkit.core._errors import ChurnkitError
+from churnkit.features._themes import theme_groups
 
-__all__ = ["DRIVER_GROUPS", "driver_themes", "phrase_drivers"]
+__all__ = ["DRIVER_GROUPS", "REASON_THEMES", "driver_themes", "phrase_drivers"]
 
-# planted churn reason -> feature groups that express it (to check drivers against the demo
-# shop's truth)
-DRIVER_GROUPS: dict[str, tuple[str, ...]] = {
-    "loyalty": ("bonus",),
-    "technical": ("device", "channel"),
-    "delivery": ("delivery",),
-    "trust": ("quality",),
-    "price": ("discount",),
+# planted churn reason of the demo shop -> the theme that expresses it
+REASON_THEMES: dict[str, str] = {
+    "loyalty": "bonus",
+    "technical": "app_site",
+    "delivery": "delivery",
+    "trust": "quality",
+    "price": "price",
 }
+# planted churn reason -> feature groups that express it (to check drivers against the truth)
+DRIVER_GROUPS: dict[str, tuple[str, ...]] = {r: theme_groups(t) for r, t in REASON_THEMES.items()}
 
 # said when nothing raises a customer's score above their population's average: their risk is
 # the population's (a first-time buyer with a lower-than-average score can still be high risk)
@@ -43,18 +46,21 @@ _USUAL: dict[str, dict[str, str]] = {
     },
 }
 
-_ACTIVITY = frozenset({"rfm", "rhythm", "recent", "segment"})
+# the groups that count as one theme for the model: they all say "gone quiet"
+_QUIET = "rhythm"
+_QUIET_GROUPS = frozenset(theme_groups(_QUIET))
 
 
 def driver_themes(columns: Iterable[str]) -> dict[str, str]:
-    """Theme of each feature column: its description group, with activity groups merged.
+    """Theme of each feature column for the model: its description group, the groups of the
+    ``rhythm`` theme merged.
 
     Columns build_features does not make are their own theme.
 
     Examples
     --------
     >>> driver_themes(["recency_days", "orders_90d", "bonus_balance", "my_score"])
-    {'recency_days': 'activity', 'orders_90d': 'activity', 'bonus_balance': 'bonus', 'my_score': 'my_score'}
+    {'recency_days': 'rhythm', 'orders_90d': 'rhythm', 'bonus_balance': 'bonus', 'my_score': 'my_score'}
     """
     from churnkit.features._descriptions import feature_descriptions
 
@@ -64,7 +70,7 @@ def driver_themes(columns: Iterable[str]) -> dict[str, str]:
             group = feature_descriptions([column])["group"].item()
         except ChurnkitError:
             group = column
-        out[column] = "activity" if group in _ACTIVITY else group
+        out[column] = _QUIET if group in _QUIET_GROUPS else group
     return out
 
 

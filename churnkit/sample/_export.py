@@ -39,6 +39,7 @@ import pandas as pd
 from churnkit.core._errors import ConfigError
 from churnkit.core._outputs import atomic_folder, write_csv, write_manifest
 from churnkit.core._schema import PII_COLUMNS
+from churnkit.features._themes import THEMES, driver_theme
 
 if TYPE_CHECKING:
     from churnkit.sample._draw import InterviewSample
@@ -57,62 +58,6 @@ FIELDING_COLUMNS: tuple[str, ...] = (
 DISPOSITIONS: tuple[str, ...] = ("completed", "refused", "no answer", "ineligible", "not churned")
 # never in the analysis file, whatever the sample carries
 FORBIDDEN: frozenset[str] = frozenset({*PII_COLUMNS, "customer_id", "timezone"})
-
-# driver theme: (pattern over a driver phrase or feature name, English, Russian label,
-# English and Russian probe or "" for none); the first matching theme wins, so the order matters
-DRIVER_THEMES: dict[str, tuple[str, str, str, str, str]] = {
-    "bonus": (
-        r"bonus",
-        "bonus points",
-        "бонусы",
-        "Bonus points: did you use them? Did any expire before you could spend them? How did that feel?",
-        "Бонусы: пользовались ли вы ими? Сгорали ли баллы раньше, чем вы успевали их потратить? Как вы к этому отнеслись?",
-    ),
-    "delivery": (
-        r"deliver",
-        "delivery",
-        "доставка",
-        "Delivery: how long did it take, was it on time, how does it compare with where you buy now?",
-        "Доставка: сколько она занимала, приходила ли вовремя, как она по сравнению с тем, где вы покупаете сейчас?",
-    ),
-    "quality": (
-        r"quality|damag|near.expiry",
-        "quality of goods",
-        "качество товаров",
-        "Goods: anything damaged, close to its expiry date, or stored in a way that worried you?",
-        "Товары: было ли что-то повреждено, с истекающим сроком годности, или смущало, как хранят корм?",
-    ),
-    "returns": (
-        r"return",
-        "returns",
-        "возвраты",
-        "Returns: what did you return and why? How was the return handled?",
-        "Возвраты: что вы возвращали и почему? Как прошёл возврат?",
-    ),
-    "price": (
-        r"discount|promo|price|cheap",
-        "discounts and prices",
-        "скидки и цены",
-        "Prices: did you compare prices? Where did you find it cheaper, and by how much?",
-        "Цены: сравнивали ли вы цены? Где нашли дешевле и насколько?",
-    ),
-    "app_site": (
-        r"device|channel|android|\bios|\bapp\b|site|web",
-        "app or site",
-        "приложение или сайт",
-        "App or site: did anything fail — the cart, filters, payment, an update? On which device?",
-        "Приложение или сайт: что-то не работало — корзина, фильтры, оплата, обновление? На каком устройстве?",
-    ),
-    "spend": (r"spen[dt]|monetary|revenue|average order|last order \d", "spend", "траты", "", ""),
-    "rhythm": (
-        r"recency|no order|gap|order day|orders|frequency|tenure|customer for",
-        "buying rhythm (long pause, fewer orders)",
-        "ритм покупок (долгая пауза, меньше заказов)",
-        "",
-        "",
-    ),
-}
-
 
 # column -> (English, Russian) description; the analysis file has exactly these, in this order
 DICTIONARY: dict[str, tuple[str, str]] = {
@@ -177,8 +122,8 @@ DICTIONARY: dict[str, tuple[str, str]] = {
         "Что сильнее всего подняло прогноз оттока (как в скоринге)",
     ),
     "driver_themes": (
-        "Themes of those drivers: " + ", ".join(DRIVER_THEMES) + ", other",
-        "Темы этих драйверов: " + ", ".join(DRIVER_THEMES) + ", other",
+        "Themes of those drivers: " + ", ".join(THEMES) + ", other",
+        "Темы этих драйверов: " + ", ".join(THEMES) + ", other",
     ),
     "attempts": ("Fielding: contact attempts made (number)", "Поле: число попыток связаться"),
     "disposition": (
@@ -193,25 +138,6 @@ DICTIONARY: dict[str, tuple[str, str]] = {
     "interviewer": ("Fielding: interviewer's name or code", "Поле: интервьюер"),
     "notes": ("Fielding: notes (no contact details here)", "Поле: заметки (без контактных данных)"),
 }
-
-
-def driver_theme(driver: Any) -> str | None:
-    """The theme of one driver (a phrase from ``ChurnModel.score`` or a feature name).
-
-    Examples
-    --------
-    >>> driver_theme("bonuses expired 12 days ago"), driver_theme("last order via android app")
-    ('bonus', 'app_site')
-    >>> driver_theme("no order for 94 days — usually every 31")
-    'rhythm'
-    """
-    if not isinstance(driver, str) or not driver.strip():
-        return None
-    text = driver.lower()
-    for theme, (pattern, *_rest) in DRIVER_THEMES.items():
-        if re.search(pattern, text):
-            return theme
-    return "other"
 
 
 def _driver_text(value: Any) -> str | None:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from churnkit.features._themes import THEMES, driver_theme
+
 if TYPE_CHECKING:
     from churnkit.sample._draw import InterviewSample
 
@@ -170,13 +172,10 @@ def interview_guide(draw: InterviewSample, lang: str = "en") -> str:
     >>> print(interview_guide(draw, "ru")[:60])  # doctest: +SKIP
     # Гайд интервью: почему клиенты перестают покупать
     """
-    from churnkit.sample._export import DRIVER_THEMES
-
     t = _TEXT[lang]
     main = draw.main
-    i = 0 if lang == "en" else 1
     # theme -> (label, probe) in the guide's language
-    themes = {k: (v[1 + i], v[3 + i]) for k, v in DRIVER_THEMES.items()}
+    themes = {k: (v.label(lang), v.probe(lang)) for k, v in THEMES.items()}
     unique_probes = [probe for _, probe in themes.values() if probe]
     parts = [
         t["title"],
@@ -221,8 +220,6 @@ def interview_guide(draw: InterviewSample, lang: str = "en") -> str:
 def _context_lines(
     cases: pd.DataFrame, t: dict[str, str], themes: dict[str, tuple[str, str]]
 ) -> list[str]:
-    from churnkit.sample._export import driver_theme
-
     lines = []
     if "days_since_last_order" in cases and cases["days_since_last_order"].notna().any():
         lines.append(t["ctx_recency"].format(v=int(cases["days_since_last_order"].median())))
