@@ -113,8 +113,6 @@ def test_demo_is_reproducible(tmp_path):
         assert (folders[0] / rel).read_bytes() == (folders[1] / rel).read_bytes(), rel
     assert (folders[0] / "report" / "churn_report.pdf").stat().st_size > 10_000
     assert "churn_report.pdf" in result.output  # the demo ends by naming the PDF
-    report = json.loads((folders[0] / "validate" / "validation_report.json").read_text())[
-        "report"
-    ]
+    report = json.loads((folders[0] / "validate" / "validation_report.json").read_text())["report"]
     assert report["rows_read"] == report["rows_used"] + sum(report["rejected_counts"].values())
     assert report["rejected_counts"]  # the demo plants data problems and the report finds them

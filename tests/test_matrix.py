@@ -373,8 +373,13 @@ def test_churned_only_leaves_out_those_who_still_buy():
         {"sample_id": ["S13", "S14"], "code": ["not_churned", "not_churned"], "is_primary": True}
     )
     more = pd.DataFrame(
-        {"sample_id": ["S13", "S14"], "customer_id": ["C13", "C14"], "stratum": "L",
-         "population": "loyal", "weight": 40.0}
+        {
+            "sample_id": ["S13", "S14"],
+            "customer_id": ["C13", "C14"],
+            "stratum": "L",
+            "population": "loyal",
+            "weight": 40.0,
+        }
     )
     codes, sample = pd.concat([codes, extra]), pd.concat([sample, more], ignore_index=True)
     both = RetentionMatrix.from_codes(codes, sample, scores, frame=frame, threshold=0.5)

@@ -41,8 +41,16 @@ def test_default_rules_round_trip_through_yaml(tmp_path):
     again = SegmentRules.from_yaml(path)
     assert again == rules
     assert again.names == (
-        "new", "first_time", "promising", "loyal", "vip",
-        "drifting", "at_risk", "vip_at_risk", "sleeping", "lost",
+        "new",
+        "first_time",
+        "promising",
+        "loyal",
+        "vip",
+        "drifting",
+        "at_risk",
+        "vip_at_risk",
+        "sleeping",
+        "lost",
     )
 
 
@@ -53,7 +61,9 @@ def _spec_without(name):
 
 
 def test_a_gap_names_the_uncovered_values():
-    with pytest.raises(SegmentRulesError, match=r"gap.*purchases in \[1, 2\).*recency_ratio in \[2, 4\)"):
+    with pytest.raises(
+        SegmentRulesError, match=r"gap.*purchases in \[1, 2\).*recency_ratio in \[2, 4\)"
+    ):
         SegmentRules.from_dict(_spec_without("drifting"))
 
 
@@ -147,9 +157,11 @@ def test_hand_made_customers_get_the_segments_their_history_implies():
     rows += [("old", "2023-01-01", 10), ("old", "2023-01-20", 10)]
     rows += [("ret", "2024-03-01", 40), ("ret", "2024-03-10", -40)]  # a return is no purchase
     log = _log(rows)
-    seg = churnkit.assign_segments(log, at="2024-03-25", rules=SegmentRules.from_dict(
-        {**default_segment_rules().to_dict(), "first_gap_days": 30}
-    )).set_index("customer_id")
+    seg = churnkit.assign_segments(
+        log,
+        at="2024-03-25",
+        rules=SegmentRules.from_dict({**default_segment_rules().to_dict(), "first_gap_days": 30}),
+    ).set_index("customer_id")
     assert seg.loc["loyal1", "purchases"] == 6
     assert seg.loc["loyal1", "typical_gap_days"] == pytest.approx(10.0)
     assert seg.loc["loyal1", "recency_days"] == 4
@@ -167,8 +179,10 @@ def test_hand_made_customers_get_the_segments_their_history_implies():
 
 def test_registered_customers_without_purchases_are_new_from_registration():
     customers = pd.DataFrame(
-        {"customer_id": ["a", "b", "c"],
-         "registered_at": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-05-01"])}
+        {
+            "customer_id": ["a", "b", "c"],
+            "registered_at": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-05-01"]),
+        }
     )
     log = _log([("a", "2024-01-05", 10), ("b", "2024-04-01", 10)], customers=customers)
     seg = churnkit.assign_segments(log, at="2024-03-01").set_index("customer_id")
@@ -186,8 +200,9 @@ def _random_logs(draw):
     for i in range(n):
         for _ in range(draw(st.integers(1, 6))):
             revenue = draw(st.sampled_from([10.0, 55.5, 300.0, -20.0]))
-            rows.append((f"c{i}", pd.Timestamp("2023-01-01") + pd.Timedelta(days=draw(days)),
-                         revenue))
+            rows.append(
+                (f"c{i}", pd.Timestamp("2023-01-01") + pd.Timedelta(days=draw(days)), revenue)
+            )
     return rows
 
 
@@ -263,8 +278,10 @@ def test_migrations_account_for_every_customer(shop_log, dynamics):
 
 
 def test_dynamics_only_use_complete_periods_and_reject_bad_freq():
-    log = _log([("a", "2024-01-15", 10), ("a", "2024-02-10", 10), ("a", "2024-04-10", 10)],
-               as_of="2024-04-20")
+    log = _log(
+        [("a", "2024-01-15", 10), ("a", "2024-02-10", 10), ("a", "2024-04-10", 10)],
+        as_of="2024-04-20",
+    )
     dyn = churnkit.segment_dynamics(log, freq="M")
     assert sorted(dyn.table["period"].unique()) == ["2024-02", "2024-03"]
     with pytest.raises(churnkit.ChurnkitError, match="freq must be one of"):

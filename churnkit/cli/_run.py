@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    config: Annotated[Path, typer.Argument(help="Project config (YAML), see churnkit.pipeline._config.")],
+    config: Annotated[
+        Path, typer.Argument(help="Project config (YAML), see churnkit.pipeline._config.")
+    ],
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: churnkit-output next to the config)."),

@@ -155,10 +155,7 @@ class Codebook:
                 **{f"label_{lang}": c.label[lang] for lang in self.languages},
                 "definition": c.definition,
                 "group": c.group,
-                **{
-                    f"owner_{lang}": c.owner[lang] if c.owner else None
-                    for lang in self.languages
-                },
+                **{f"owner_{lang}": c.owner[lang] if c.owner else None for lang in self.languages},
                 "effort": c.effort,
             }
             for c in self._codes.values()
@@ -461,7 +458,10 @@ def load_codebook(path: str | os.PathLike[str] | None = None) -> Codebook:
     """
     if path is None:
         resource = resources.files("churnkit.coding") / "codebooks" / "default.yaml"
-        text, source = resource.read_text(encoding="utf-8"), "churnkit/coding/codebooks/default.yaml"
+        text, source = (
+            resource.read_text(encoding="utf-8"),
+            "churnkit/coding/codebooks/default.yaml",
+        )
     else:
         source = os.fspath(path)
         try:

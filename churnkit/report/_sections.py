@@ -170,8 +170,13 @@ def summary_section(
         if scores.attrs.get("other_segments"):
             left_out = ", ".join(scores.attrs.get("left_out_segments", ["new", "lost"]))
             blocks.append(
-                note(w("churner_reach", other=w.num(scores.attrs["other_segments"]),
-                       segments=left_out))
+                note(
+                    w(
+                        "churner_reach",
+                        other=w.num(scores.attrs["other_segments"]),
+                        segments=left_out,
+                    )
+                )
             )
     else:
         blocks.append(note(w("not_run", what=w("no_scores"))))
