@@ -2,7 +2,7 @@
 """churnkit's developer commands; needs only Python 3.11+ and access to PyPI.
 
     python3 tasks.py demo    # create .venv if needed, run the demo into reports/demo/
-    python3 tasks.py test    # create .venv if needed, run ruff and the test suite
+    python3 tasks.py test    # create .venv if needed: ruff (lint, format), import layers, tests
     python3 tasks.py bench   # run the benchmarks (large data; minutes)
 
 Extra arguments are passed on: ``python3 tasks.py test -m "not slow"``.
@@ -52,7 +52,10 @@ def main(argv: list[str]) -> None:
     if task == "demo":
         _run(BIN / "churnkit", "demo", *extra)
     elif task == "test":
-        _run(BIN / "ruff", "check", "churnkit", "tests", "benchmarks", "tasks.py")
+        code = ("churnkit", "tests", "benchmarks", "tasks.py")
+        _run(BIN / "ruff", "check", *code)
+        _run(BIN / "ruff", "format", "--check", *code)
+        _run(BIN / "lint-imports")  # the layer contracts in pyproject.toml
         _run(BIN / "python", "-m", "pytest", "-n", "2", *extra)
     else:
         for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import churnkit
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_public_name_resolves():
@@ -45,11 +48,10 @@ def test_import_is_light():
 def test_environment_yml_mirrors_pyproject():
     import re
     import tomllib
-    from pathlib import Path
 
     import yaml
 
-    root = Path(__file__).resolve().parents[1]
+    root = ROOT
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     wanted = project["dependencies"] + project["optional-dependencies"]["dev"]
     conda = yaml.safe_load((root / "environment.yml").read_text())["dependencies"]
@@ -58,4 +60,36 @@ def test_environment_yml_mirrors_pyproject():
     aliases = {"duckdb": "python-duckdb"}  # conda-forge's name for the same package
     for requirement in wanted:
         name = re.split(r"[<>=\[]", requirement)[0]
-        assert aliases.get(name, name) in conda_names, f"{name} is in pyproject.toml but not environment.yml"
+        assert aliases.get(name, name) in conda_names, (
+            f"{name} is in pyproject.toml but not environment.yml"
+        )
+
+
+def test_layer_contracts_hold():
+    """pyproject.toml's import-linter contracts: no stage imports a later one, no cycles."""
+    import pytest
+
+    lint = Path(sys.executable).with_name("lint-imports")
+    if not lint.exists():
+        pytest.skip("import-linter is not installed (pip install -e '.[dev]')")
+    result = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_modules_never_import_the_package_root():
+    """Arrows point down: a module reads the version from churnkit._version, not churnkit."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "churnkit").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+            if "churnkit" in names:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, found

@@ -6,6 +6,8 @@ message names the input (file, column, row, value) and says how to fix it.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ChurnkitError(ValueError):
     """Base class of churnkit's domain errors."""
@@ -25,3 +27,9 @@ class SegmentRulesError(ChurnkitError):
 
 class ConfigError(ChurnkitError):
     """A configuration file or value is invalid."""
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python scalar, so that messages read ``3.0``, not ``np.float64(3.0)``."""
+    item = getattr(value, "item", None)
+    return item() if item is not None and type(value).__module__ == "numpy" else value

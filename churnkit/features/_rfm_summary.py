@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit.core._errors import ChurnkitError, DataValidationError, MissingColumnError
-from churnkit.models._btyd import plain
+from churnkit.core._errors import ChurnkitError, DataValidationError, MissingColumnError, plain
 
 _NEEDED = ("customer_id", "order_date", "revenue")
 

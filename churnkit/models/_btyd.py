@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from churnkit.core._errors import ChurnkitError, ConfigError, DataValidationError
+from churnkit.core._errors import ChurnkitError, ConfigError, DataValidationError, plain
 
 # how to build the summary columns right; appended to every data error
 _HOW = "build the summary with churnkit.rfm_summary(log.purchases(at), at)"
@@ -78,11 +78,6 @@ class Columns:
     def output(self, values: np.ndarray) -> np.ndarray | float:
         """``float`` when every input was a scalar, else a float array."""
         return float(values) if self.scalar else np.asarray(values, dtype=float)
-
-
-def plain(value: Any) -> Any:
-    """A numpy scalar as the Python scalar, so that messages read ``3.0``, not ``np.float64(3.0)``."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def rfm_columns(**raw: Any) -> Columns:
