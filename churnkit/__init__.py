@@ -25,8 +25,8 @@ from churnkit.core._errors import SegmentRulesError as SegmentRulesError
 # every public name but the errors above, once, with the module that defines it
 _LAZY: dict[str, str] = {
     # io: reading and validating the exports
-    "load_orders": "churnkit.io._load",
-    "load_customers": "churnkit.io._load",
+    "load_orders": "churnkit.io._orders",
+    "load_customers": "churnkit.io._customers",
     "TransactionLog": "churnkit.io._transaction_log",
     "ValidationReport": "churnkit.io._validation",
     # segments

@@ -117,7 +117,7 @@ def _load(
     encoding: str | None,
     date_format: str | None,
 ) -> tuple[Any, dict[str, Any]]:
-    from churnkit.io._load import load_orders
+    from churnkit.io._orders import load_orders
 
     kwargs: dict[str, Any] = {
         "columns": _parse_mapping(maps, "--map"),

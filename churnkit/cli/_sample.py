@@ -144,7 +144,7 @@ def sample(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("churnkit-output/sample"),
 ) -> None:
     """Draw a stratified interview sample of predicted churners and export it for fielding."""
-    from churnkit.io._load import load_customers
+    from churnkit.io._customers import load_customers
     from churnkit.sample._draw import draw_interview_sample
     from churnkit.sample._export import export_interview_sample
 

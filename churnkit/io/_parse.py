@@ -16,8 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from churnkit.core._errors import DataValidationError
-
-STRING = pd.StringDtype("pyarrow")
+from churnkit.core._tables import STRING
 
 # spaces Excel and 1C put between thousands: regular, no-break, narrow no-break, thin
 _GROUP_SPACES = "[ \u00a0\u202f\u2009']"

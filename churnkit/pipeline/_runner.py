@@ -150,7 +150,7 @@ class _Run:
     # -- results, computed this run or read back ----------------------------------------------
     @functools.cached_property
     def log(self) -> TransactionLog:
-        from churnkit.io._load import load_orders
+        from churnkit.io._orders import load_orders
 
         d = self.config.data
         return load_orders(

@@ -38,11 +38,11 @@ REASONS: dict[str, str] = {
 
 def _read_table(source: pd.DataFrame | PathLike, name: str) -> pd.DataFrame:
     """A side table (do-not-contact list, contact history) from a frame, CSV or Parquet."""
-    from churnkit.io._load import _read
+    from churnkit.core._tables import read_source
 
     if isinstance(source, pd.DataFrame):  # an empty list is a fine list
         return source
-    return _read(source, sep=None, encoding=None, name=None, what=name).frame
+    return read_source(source, what=name).frame
 
 
 def hash_key(seed: int) -> str:
