@@ -114,20 +114,27 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 def write_figure(fig: Any, folder: str | os.PathLike[str], name: str) -> list[Path]:
     """Write a matplotlib figure as ``name.png`` (for people) and ``name.svg`` (for the PDF).
 
-    The SVG carries no date, so equal figures give equal bytes. The figure is closed.
+    The SVG carries no date and fixed element ids, so equal figures give equal bytes. The
+    figure is closed.
     """
     import matplotlib.pyplot as plt
 
     folder = Path(folder)
-    written = []
     try:
-        for ext in ("png", "svg"):
-            path = folder / f"{name}.{ext}"
-            fig.savefig(path, dpi=150, metadata={"Date": None} if ext == "svg" else None)
-            written.append(path)
+        fig.savefig(folder / f"{name}.png", dpi=150)
+        return [folder / f"{name}.png", write_svg(fig, folder / f"{name}.svg", dpi=150)]
     finally:
         plt.close(fig)
-    return written
+
+
+def write_svg(fig: Any, path: str | os.PathLike[str], **savefig: Any) -> Path:
+    """Save ``fig`` as SVG without a date and with ids from a fixed salt: equal figures, equal bytes."""
+    import matplotlib
+
+    path = Path(path)
+    with matplotlib.rc_context({"svg.hashsalt": "churnkit"}):
+        fig.savefig(path, format="svg", metadata={"Date": None}, **savefig)
+    return path
 
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> Path:

@@ -41,6 +41,7 @@ interval is right too.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ import pandas as pd
 from churnkit.coding._codebook import GROUPS, Codebook
 from churnkit.coding._coder import _default_codebook
 from churnkit.core._errors import DataValidationError
+from churnkit.core._xlsx import EPOCH, fix_xlsx_times
 from churnkit.matrix._inputs import (
     TOTAL,
     Design,
@@ -356,7 +358,7 @@ class RetentionMatrix:
         """Write the matrix, its cells, the summary, the low-hanging fruit and the method notes.
 
         Sheets: ``matrix`` (primary share, interval and money per segment), ``cells`` (long
-        form), ``summary``, ``low_hanging_fruit``, ``method``.
+        form), ``summary``, ``low_hanging_fruit``, ``method``. Equal matrices give equal bytes.
         """
         path = Path(path)
         wide = []
@@ -371,12 +373,15 @@ class RetentionMatrix:
         method = pd.DataFrame(
             {"note": _METHOD_NOTES + [f"{k}: {v}" for k, v in self.notes.items()]}
         )
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
             matrix.to_excel(writer, sheet_name="matrix", index=False)
             self.cells.to_excel(writer, sheet_name="cells", index=False)
             self.summary().to_excel(writer, sheet_name="summary", index=False)
             self.low_hanging_fruit().to_excel(writer, sheet_name="low_hanging_fruit", index=False)
             method.to_excel(writer, sheet_name="method", index=False)
+        # fixed document dates and zip times: equal matrices, equal bytes
+        path.write_bytes(fix_xlsx_times(buffer.getvalue(), EPOCH))
         return path
 
     def __repr__(self) -> str:

@@ -193,10 +193,15 @@ def plot_shap_summary(
         fig, ax = plt.subplots(figsize=(9, 6))
         fig.subplots_adjust(left=0.32)  # room for the feature names
     previous = plt.gca()
+    # the beeswarm jitters points with numpy's global generator: seeded here (and restored),
+    # so equal models draw equal figures
+    state = np.random.get_state()  # noqa: NPY002 - shap reads the legacy global generator
     try:
         plt.sca(ax)
+        np.random.seed(0)  # noqa: NPY002
         shap.plots.beeswarm(explanation, max_display=max_display, show=False, plot_size=None)
     finally:
+        np.random.set_state(state)  # noqa: NPY002
         plt.sca(previous)
     ax.set_title(f"What drives the churn score ({population})")
     return ax
