@@ -59,6 +59,7 @@ _LAZY: dict[str, str] = {
     "plot_km_by_segment": "churnkit.models._plots",
     "plot_shap_summary": "churnkit.models._plots",
     # the interview sample
+    "SampleDesign": "churnkit.sample._design",
     "draw_interview_sample": "churnkit.sample._draw",
     "InterviewSample": "churnkit.sample._draw",
     "SampleQuotaError": "churnkit.sample._quotas",

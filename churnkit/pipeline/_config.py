@@ -21,9 +21,11 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from churnkit.core._errors import ConfigError
+from churnkit.core._settings import Strict, explain
+from churnkit.sample._design import SampleDesign
 
 PathLike = str | os.PathLike[str]
 
@@ -42,11 +44,7 @@ REACHABLE_SEGMENTS: tuple[str, ...] = (
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataConfig(_Strict):
+class DataConfig(Strict):
     """Where the orders (and customers) are and how their columns are called."""
 
     orders: Path = Field(description="Orders file (CSV/TSV/Parquet) or a folder of Parquet.")
@@ -59,14 +57,14 @@ class DataConfig(_Strict):
     date_format: str | None = None
 
 
-class SegmentsConfig(_Strict):
+class SegmentsConfig(Strict):
     """Lifecycle segment rules: a YAML file, rules written inline, or the defaults (null)."""
 
     rules: Path | dict[str, Any] | None = None
     freq: Literal["M", "Q", "W"] = "M"
 
 
-class ModelConfig(_Strict):
+class ModelConfig(Strict):
     """Churn model options: training cutoffs, backtest models, LightGBM settings."""
 
     cutoffs: list[dt.date] | None = Field(
@@ -83,17 +81,14 @@ class ModelConfig(_Strict):
     backtest: bool = True
 
 
-class SampleConfig(_Strict):
-    """The interview sample: quotas per stratum (or a total) and the draw's settings."""
+class SampleConfig(SampleDesign):
+    """The interview sample: a :class:`churnkit.SampleDesign` (every field of it), a quota of
+    300 by default, the reachable segments, and the exclusion lists."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     quotas: int | dict[str, int] = 300
-    strata: list[str] = Field(default_factory=lambda: ["population", "risk_band"])
-    threshold: float = Field(0.5, gt=0, lt=1)
-    reserve_ratio: float = Field(3, ge=0)
-    populations: list[Literal["loyal", "first_time"]] = Field(
-        default_factory=lambda: ["loyal", "first_time"]
-    )
     segments: list[str] = Field(
         default_factory=lambda: list(REACHABLE_SEGMENTS),
         description=(
@@ -101,12 +96,29 @@ class SampleConfig(_Strict):
             "default every segment but 'new' (no purchase yet) and 'lost' (already gone)."
         ),
     )
-    contact_window_days: int = Field(180, ge=0)
     do_not_contact: Path | None = None
     contact_history: Path | None = None
 
+    def keyed(self) -> dict[str, Any]:
+        """The settings as JSON-able data, leaving out the design fields added after 0.1.0
+        while they keep their defaults (so caches and the keys the report lists stay valid)."""
+        data = self.model_dump(mode="json")
+        for name, default in _ADDED_AT_DEFAULT.items():
+            if data.get(name) == default:
+                data.pop(name)
+        return data
 
-class InterviewsConfig(_Strict):
+
+# SampleDesign fields the config did not have in 0.1.0, with their defaults
+_ADDED_AT_DEFAULT: dict[str, Any] = {
+    "allocation": "proportional",
+    "top_share": None,
+    "contrast": 0,
+    "contact_via": ["phone", "email"],
+}
+
+
+class InterviewsConfig(Strict):
     """Interview answers (coded automatically) and/or filled coding sheets; a codebook."""
 
     codebook: Path | None = None
@@ -117,7 +129,7 @@ class InterviewsConfig(_Strict):
     tracker: Path | None = Field(None, description="Filled fielding tracker (sample status).")
 
 
-class ReportConfig(_Strict):
+class ReportConfig(Strict):
     """Language, title and branding of the PDF, and overrides of the per-segment actions."""
 
     lang: Literal["en", "ru"] = "en"
@@ -127,7 +139,7 @@ class ReportConfig(_Strict):
     actions: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
-class ProjectConfig(_Strict):
+class ProjectConfig(Strict):
     """Everything ``churnkit run`` needs; see the module docstring for an example.
 
     Build it with :func:`load_config` (from YAML) or :meth:`from_dict`.
@@ -165,7 +177,7 @@ class ProjectConfig(_Strict):
         try:
             config = cls.model_validate(raw)
         except ValidationError as e:
-            raise ConfigError(_explain(e, source)) from e
+            raise ConfigError(explain(e, source)) from e
         config._base_dir = Path(base_dir)
         config._check_files(source)
         return config
@@ -208,7 +220,7 @@ class ProjectConfig(_Strict):
 
     def stage_config(self) -> dict[str, Any]:
         """The whole config as JSON-able data (paths as given), for manifests and caching."""
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json") | {"sample": self.sample.keyed()}
 
 
 def load_config(path: PathLike) -> ProjectConfig:
@@ -249,25 +261,3 @@ def _loader() -> type:
         "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
     )
     return Loader
-
-
-def _explain(error: ValidationError, source: str) -> str:
-    """One line per problem: the key path, what is wrong, what to do."""
-    lines = []
-    for e in error.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(top)"
-        kind = e["type"]
-        given = e.get("input")
-        if kind == "extra_forbidden":
-            lines.append(f"{key}: unknown key; remove it or check its spelling and indentation.")
-        elif kind == "missing":
-            lines.append(f"{key}: required; add it.")
-        elif (
-            "date" in kind or key == "as_of" or (kind == "value_error" and "isoformat" in e["msg"])
-        ):
-            lines.append(f"{key}: not a date: {given!r}; write it as YYYY-MM-DD, e.g. 2024-12-31.")
-        elif kind == "literal_error":
-            lines.append(f"{key}: {given!r} is not allowed; {e['msg'].lower()}.")
-        else:
-            lines.append(f"{key}: {e['msg']} (got {given!r}).")
-    return f"{source}: " + " ".join(lines)

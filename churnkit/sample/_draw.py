@@ -58,9 +58,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -71,7 +71,8 @@ from churnkit.core._errors import (
     DataValidationError,
     MissingColumnError,
 )
-from churnkit.sample._frame import SEP, eligible_frame, hash_key
+from churnkit.sample._design import SampleDesign
+from churnkit.sample._frame import eligible_frame, hash_key
 from churnkit.sample._quotas import (
     Quotas,
     SampleQuotaError,
@@ -83,7 +84,7 @@ from churnkit.sample._quotas import (
 if TYPE_CHECKING:
     from churnkit.io._transaction_log import TransactionLog
 
-__all__ = ["InterviewSample", "SampleQuotaError", "draw_interview_sample"]
+__all__ = ["InterviewSample", "SampleDesign", "SampleQuotaError", "draw_interview_sample"]
 
 PathLike = str | os.PathLike[str]
 
@@ -162,24 +163,16 @@ class InterviewSample:
 def draw_interview_sample(
     scores: pd.DataFrame,
     customers: pd.DataFrame,
-    quotas: Quotas,
+    quotas: Quotas | None = None,
     *,
-    strata: Sequence[str] = ("population", "risk_band"),
-    allocation: Literal["proportional", "equal"] = "proportional",
-    reserve_ratio: float = 3,
-    populations: Sequence[str] = ("loyal", "first_time"),
-    segments: Sequence[str] | None = None,
-    threshold: float | None = 0.5,
-    top_share: float | None = None,
-    contrast: int | Mapping[str, int] = 0,
+    design: SampleDesign | None = None,
     do_not_contact: pd.DataFrame | PathLike | None = None,
     contact_history: pd.DataFrame | PathLike | None = None,
-    contact_window_days: int = 180,
-    contact_via: Sequence[str] = ("phone", "email"),
     as_of: Any = None,
     log: TransactionLog | None = None,
     seed: int = 0,
     id_key: str | None = None,
+    **settings: Any,
 ) -> InterviewSample:
     """Draw a stratified random sample of predicted churners, with reserves and weights.
 
@@ -205,37 +198,16 @@ def draw_interview_sample(
         The customers table (``TransactionLog.customers``): ``customer_id`` and the flags
         ``research_opt_in`` (required), ``is_test``, ``is_employee``, contacts ``phone`` /
         ``email``, and ``first_name``, ``timezone`` for the contact file.
-    quotas : int, mapping or DataFrame
-        Interviews per stratum: a total allocated by ``allocation``; a mapping from stratum
-        (``"loyal|high"`` or ``("loyal", "high")``) to a number, strata left out getting 0;
-        or a DataFrame with the strata columns and ``quota``.
-    strata : sequence of str
-        Columns of ``scores`` (or ``customers``) that define the strata.
-    allocation : {"proportional", "equal"}
-        How an integer total is split: largest remainders of ``total × N_s / N``, or equal
-        shares (the remainder to the largest strata).
-    reserve_ratio : float
-        Reserves per stratum as a multiple of its quota (rounded up).
-    populations : sequence of str
-        Populations to sample from.
-    segments : sequence of str, optional
-        Lifecycle segments to sample from (``scores.segment``), e.g. leave out ``"lost"``
-        customers who stopped buying long ago and remember little; default all.
-    threshold, top_share : float, optional
-        Predicted churner: ``p_churn >= threshold``, or (``threshold=None``) the top
-        ``top_share`` of each population by ``p_churn``.
-    contrast : int or mapping
-        Low-risk (``risk_band == "low"``) contrast cases per population, flagged with
-        ``group == "contrast"``; 0 for none.
+    quotas : int, mapping or DataFrame, optional
+        Interviews per stratum (see :class:`churnkit.SampleDesign`); required unless
+        ``design`` gives them.
+    design : SampleDesign, optional
+        Every setting of the draw in one object; keywords in ``settings`` replace its values.
     do_not_contact : DataFrame or path, optional
         Any of the columns ``customer_id``, ``phone``, ``email``; a match on any excludes.
     contact_history : DataFrame or path, optional
         ``customer_id, contacted_at``: customers contacted in the ``contact_window_days``
         before ``as_of`` are excluded.
-    contact_window_days : int
-        Length of that window in days.
-    contact_via : sequence of {"phone", "email"}
-        Channels the fielding team can use; a customer needs a valid one.
     as_of : date-like, optional
         Day of the draw for the contact window (default: the latest ``scored_at``).
     log : TransactionLog, optional
@@ -247,6 +219,10 @@ def draw_interview_sample(
         Secret key of the sample ids. The seed is written to the manifest, so with real data
         pass a key kept apart from the analysis file: then the ids cannot be linked back to
         customers from the analysis file and manifest alone.
+    **settings
+        Fields of :class:`churnkit.SampleDesign` given one by one: ``strata``,
+        ``allocation``, ``reserve_ratio``, ``populations``, ``segments``, ``threshold``,
+        ``top_share``, ``contrast``, ``contact_window_days``, ``contact_via``.
 
     Returns
     -------
@@ -257,46 +233,39 @@ def draw_interview_sample(
     SampleQuotaError
         A quota is larger than its stratum's eligible count (or names a stratum the frame
         does not have).
+    ConfigError
+        A setting is unknown or out of range.
 
     Examples
     --------
     >>> draw = draw_interview_sample(scores, customers, quotas=300, seed=1)  # doctest: +SKIP
+    >>> design = SampleDesign(quotas=300, segments=["loyal", "vip", "at_risk"])  # doctest: +SKIP
+    >>> draw = draw_interview_sample(scores, customers, design=design)  # doctest: +SKIP
     >>> draw.strata[["stratum", "eligible", "quota", "weight"]]  # doctest: +SKIP
     """
-    params = _check_params(
-        strata, allocation, reserve_ratio, populations, threshold, top_share, contact_via
-    )
+    design = SampleDesign.of(design, quotas=quotas, **settings)
     score_ids = _check_table(scores, "scores", SCORE_COLUMNS)
     customer_ids = _check_table(customers, "customers", ("customer_id", "research_opt_in"))
     as_of = _resolve_as_of(scores, as_of, contact_history)
-    rand_key = hash_key(seed)
-
     frame, report = eligible_frame(
         scores,
         score_ids,
         customers,
         customer_ids,
-        strata=params["strata"],
-        populations=params["populations"],
-        segments=None if segments is None else list(segments),
-        threshold=threshold,
-        top_share=top_share,
-        contrast=contrast,
+        strata=design.strata,
+        populations=design.populations,
+        segments=design.segments,
+        threshold=design.threshold,
+        top_share=design.top_share,
+        contrast=design.contrast,
         do_not_contact=do_not_contact,
         contact_history=contact_history,
-        window=int(contact_window_days),
-        contact_via=params["contact_via"],
+        window=design.contact_window_days,
+        contact_via=design.contact_via,
         as_of=as_of,
-        rand_key=rand_key,
+        rand_key=hash_key(seed),
     )
-    table = strata_table(frame, params["strata"])
-    table["quota"] = allocate_quotas(table, quotas, allocation, params["strata"], contrast)
-    check_quotas(table, threshold, top_share)
-    table["reserves_requested"] = np.ceil(table["quota"] * reserve_ratio).astype("int64")
-    table["reserves"] = np.minimum(table["reserves_requested"], table["eligible"] - table["quota"])
-    table["weight"] = table["eligible"] / table["quota"].where(table["quota"] > 0)
-    table["sampling_fraction"] = table["quota"] / table["eligible"]
-
+    table = _strata(frame, design)
     sample = _select(frame, table, scores)
     sample.insert(0, "sample_id", _sample_ids(sample["customer_id"], id_key, seed))
     if log is not None:
@@ -307,19 +276,12 @@ def draw_interview_sample(
         )
     contacts = _contacts(sample, customers)
     sample = sample.drop(columns=[c for c in sample.columns if c.startswith("_")])
-    params.update(
-        quotas=_jsonable_quotas(quotas),
-        reserve_ratio=reserve_ratio,
-        threshold=threshold,
-        top_share=top_share,
-        contrast=contrast if isinstance(contrast, int) else dict(contrast),
-        segments=None if segments is None else list(segments),
-        contact_window_days=int(contact_window_days),
-        as_of=None if as_of is None else str(as_of.date()),
-        id_key="given" if id_key is not None else "derived from seed",
-        with_context=log is not None,
-    )
-    columns = ["stratum", "group", *params["strata"], "eligible", "quota", "weight"]
+    params = design.params() | {
+        "as_of": None if as_of is None else str(as_of.date()),
+        "id_key": "given" if id_key is not None else "derived from seed",
+        "with_context": log is not None,
+    }
+    columns = ["stratum", "group", *design.strata, "eligible", "quota", "weight"]
     columns += ["reserves_requested", "reserves", "sampling_fraction"]
     return InterviewSample(
         sample=sample.reset_index(drop=True),
@@ -331,45 +293,21 @@ def draw_interview_sample(
     )
 
 
+def _strata(frame: pd.DataFrame, design: SampleDesign) -> pd.DataFrame:
+    """Eligible size, quota, reserves, weight and sampling fraction per stratum."""
+    table = strata_table(frame, design.strata)
+    table["quota"] = allocate_quotas(
+        table, design.quotas, design.allocation, design.strata, design.contrast
+    )
+    check_quotas(table, design.threshold, design.top_share)
+    table["reserves_requested"] = np.ceil(table["quota"] * design.reserve_ratio).astype("int64")
+    table["reserves"] = np.minimum(table["reserves_requested"], table["eligible"] - table["quota"])
+    table["weight"] = table["eligible"] / table["quota"].where(table["quota"] > 0)
+    table["sampling_fraction"] = table["quota"] / table["eligible"]
+    return table
+
+
 # -- parameters and inputs --------------------------------------------------------------------
-def _check_params(
-    strata: Sequence[str],
-    allocation: str,
-    reserve_ratio: float,
-    populations: Sequence[str],
-    threshold: float | None,
-    top_share: float | None,
-    contact_via: Sequence[str],
-) -> dict[str, Any]:
-    if isinstance(strata, str):
-        strata = (strata,)
-    if not strata or len(set(strata)) != len(strata):
-        raise ConfigError(f"strata must be distinct column names, got {list(strata)}.")
-    if allocation not in ("proportional", "equal"):
-        raise ConfigError(f"allocation must be 'proportional' or 'equal', got {allocation!r}.")
-    if not (isinstance(reserve_ratio, int | float) and reserve_ratio >= 0):
-        raise ConfigError(f"reserve_ratio must be a number >= 0, got {reserve_ratio!r}.")
-    if (threshold is None) == (top_share is None):
-        raise ConfigError(
-            "Give exactly one of threshold (p_churn >= threshold) and top_share (the top share "
-            f"of each population), got threshold={threshold!r}, top_share={top_share!r}."
-        )
-    if threshold is not None and not 0 < threshold < 1:
-        raise ConfigError(f"threshold must be in (0, 1), got {threshold!r}.")
-    if top_share is not None and not 0 < top_share <= 1:
-        raise ConfigError(f"top_share must be in (0, 1], got {top_share!r}.")
-    populations = (populations,) if isinstance(populations, str) else tuple(populations)
-    contact_via = (contact_via,) if isinstance(contact_via, str) else tuple(contact_via)
-    if not contact_via or set(contact_via) - {"phone", "email"}:
-        raise ConfigError(f"contact_via must be a subset of ('phone', 'email'), got {contact_via}.")
-    return {
-        "strata": list(strata),
-        "allocation": allocation,
-        "populations": list(populations),
-        "contact_via": list(contact_via),
-    }
-
-
 def _check_table(frame: Any, name: str, required: Sequence[str]) -> pd.Index:
     """Check the columns and the customer ids; return the ids as a text Index."""
     if not isinstance(frame, pd.DataFrame):
@@ -485,14 +423,3 @@ def _contacts(sample: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
     out = customers[cols].iloc[sample["_crow"].to_numpy()].reset_index(drop=True)
     out.insert(0, "sample_id", sample["sample_id"].to_numpy())
     return out
-
-
-def _jsonable_quotas(quotas: Quotas) -> Any:
-    if isinstance(quotas, pd.DataFrame):
-        return quotas.astype(str).to_dict(orient="records")
-    if isinstance(quotas, Mapping):
-        return {
-            SEP.join(map(str, k)) if isinstance(k, tuple) else str(k): int(v)
-            for k, v in quotas.items()
-        }
-    return int(quotas)
