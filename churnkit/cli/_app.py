@@ -58,7 +58,7 @@ def validate(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("churnkit-output/validation"),
 ) -> None:
     """Load and validate orders; write the validation report and every rejected row."""
-    from churnkit.pipeline._data_stages import validate_stage
+    from churnkit.pipeline.stages import validate_stage
 
     def run() -> None:
         with _steps(("validate",)) as step:
@@ -99,7 +99,7 @@ def segment(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("churnkit-output/segments"),
 ) -> None:
     """Assign lifecycle segments, measure retention per segment over time, plot migrations."""
-    from churnkit.pipeline._data_stages import segment_stage
+    from churnkit.pipeline.stages import segment_stage
     from churnkit.segments._rules import SegmentRules
 
     def run() -> None:

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 
 from churnkit.cli._common import _guarded, _print_table, _steps, out_console
-from churnkit.core._errors import ChurnkitError
 
 __all__ = ["register"]
 
@@ -22,6 +21,10 @@ CodebookOpt = Annotated[
 IdColOpt = Annotated[str, typer.Option(help="Column with the answer id.")]
 TextColOpt = Annotated[str, typer.Option(help="Column with the answer text.")]
 LevelOpt = Annotated[str, typer.Option(help="Compare codes as given (code) or by theme.")]
+SampleOpt = Annotated[
+    Path | None,
+    typer.Option(help="The sample folder, to link answers given by customer_id to their case."),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -40,33 +43,37 @@ def code(
     id_col: IdColOpt = "answer_id",
     text_col: TextColOpt = "text",
     lang_col: Annotated[
-        str | None, typer.Option(help="Column with ru/en per answer (default: try both).")
-    ] = None,
+        str, typer.Option(help="Column with ru/en per answer, used when present (else both).")
+    ] = "lang",
     codebook: CodebookOpt = None,
+    sample: SampleOpt = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("churnkit-output/coding"),
 ) -> None:
-    """Suggest reason codes for interview answers; write codes.csv and the saturation curve."""
-    from churnkit.coding._codebook import load_codebook
-    from churnkit.coding._coder import code_answers
-    from churnkit.coding._saturation import saturation_curve, saturation_sentence
-    from churnkit.core._outputs import atomic_folder, write_csv, write_manifest
+    """Suggest reason codes for interview answers; write the codes and the saturation curve."""
+    from churnkit.coding._saturation import saturation_sentence
+    from churnkit.core._tables import read_table
+    from churnkit.pipeline.stages import code_stage
+    from churnkit.pipeline.stages._folders import read_sample
 
     def run() -> None:
-        with _steps(("read", "code", "write")) as step:
+        with _steps(("read", "code")) as step:
             step("read")
-            book = load_codebook(codebook)
             frame = read_table(answers, "answers")
+            sampled = None if sample is None else read_sample(sample)
             step("code")
-            codes = code_answers(frame, book, id_col=id_col, text_col=text_col, lang_col=lang_col)
-            curve = saturation_curve(codes, order=frame[id_col].tolist(), id_col=id_col)
-            step("write")
-            with atomic_folder(out) as tmp:
-                write_csv(codes, tmp / "codes.csv")
-                write_csv(curve, tmp / "saturation.csv")
-                inputs = {"answers": answers, **({"codebook": codebook} if codebook else {})}
-                config = {"id_col": id_col, "text_col": text_col, "lang_col": lang_col}
-                write_manifest(tmp, stage="code", inputs=inputs, config=config)
-        themes = codes.groupby("theme", sort=False).agg(
+            inputs = {"answers": answers, "codebook": codebook, "sample": sample}
+            coded = code_stage(
+                out,
+                answers=frame,
+                codebook=codebook,
+                sample=sampled,
+                id_col=id_col,
+                text_col=text_col,
+                lang_col=lang_col,
+                inputs={k: v for k, v in inputs.items() if v is not None},
+            )
+        final = coded.final.assign(theme=coded.final["code"].str.split(".").str[0])
+        themes = final.groupby("theme", sort=False).agg(
             mentions=("theme", "size"), primary=("is_primary", "sum")
         )
         _print_table(
@@ -74,7 +81,7 @@ def code(
             themes.reset_index().sort_values("mentions", ascending=False),
             ["theme", "mentions", "primary"],
         )
-        out_console.print(saturation_sentence(curve))
+        out_console.print(saturation_sentence(coded.saturation))
         out_console.print(f"Codes written to [bold]{out}[/bold]")
 
     _guarded(run)
@@ -93,6 +100,7 @@ def coding_sheet(
     """Write an XLSX coding sheet: suggested codes and dropdown columns per coder."""
     from churnkit.coding._codebook import load_codebook
     from churnkit.coding._sheet import write_coding_sheet
+    from churnkit.core._tables import read_table
 
     def run() -> None:
         book = load_codebook(codebook)
@@ -123,36 +131,24 @@ def reliability(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("churnkit-output/reliability"),
 ) -> None:
     """Agreement between coders (α, κ), final codes where they agree, disagreements to decide."""
-    from churnkit.coding._codebook import load_codebook
-    from churnkit.coding._reliability import reconcile
-    from churnkit.coding._reliability import reliability as agreement
-    from churnkit.coding._sheet import read_coding_sheets
-    from churnkit.core._outputs import atomic_folder, write_csv, write_manifest
+    from churnkit.pipeline.stages import code_stage
 
     def run() -> None:
-        book = load_codebook(codebook)
-        codes = read_coding_sheets(sheets, book)
-        if codes.empty:
-            raise ChurnkitError(
-                f"no codes in {', '.join(map(str, sheets))}: the coders' columns are empty"
-            )
-        table = agreement(codes, level=level)
-        final, todo = reconcile(codes, level=level)
-        with atomic_folder(out) as tmp:
-            write_csv(codes, tmp / "coder_codes.csv")
-            write_csv(table, tmp / "reliability.csv")
-            write_csv(final, tmp / "final_codes.csv")
-            write_csv(todo, tmp / "disagreements.csv")
-            inputs = {f"sheet_{i + 1}": p for i, p in enumerate(sheets)}
-            write_manifest(tmp, stage="reliability", inputs=inputs, config={"level": level})
+        coded = code_stage(
+            out,
+            coding_sheets=sheets,
+            codebook=codebook,
+            level=level,
+            inputs={f"sheet_{i + 1}": p for i, p in enumerate(sheets)},
+        )
         _print_table(
             "Reliability (flag: alpha < 0.667)",
-            table,
+            coded.reliability,
             ["code", "alpha", "percent_agreement", "kappa", "n_units", "flag"],
         )
         out_console.print(
-            f"{len(final)} agreed codes; {len(todo)} disagreements to decide in "
-            f"[bold]{out / 'disagreements.csv'}[/bold]"
+            f"{len(coded.final)} agreed codes; {len(coded.disagreements)} disagreements to decide "
+            f"in [bold]{out / 'disagreements.csv'}[/bold]"
         )
 
     _guarded(run)
@@ -167,74 +163,86 @@ def matrix(
         Path,
         typer.Argument(help="The interview sample: the folder `churnkit sample` wrote, or a file."),
     ],
-    scores: Annotated[Path, typer.Argument(help="Scores (CSV/Parquet) with value_at_risk.")],
+    scores: Annotated[
+        Path, typer.Argument(help="Scores with value_at_risk: the score folder or a file.")
+    ],
     frame: Annotated[
         Path | None,
         typer.Option(help="Stratum sizes (stratum, N); default: the sample folder's strata.csv."),
     ] = None,
     threshold: Annotated[
-        float | None, typer.Option(help="Predicted churner: p_churn >= this (default: all).")
+        float | None,
+        typer.Option(help="Predicted churner: p_churn >= this (default: the sample's, else all)."),
     ] = None,
+    segments: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated segments that count (default: the sample's, else all)."),
+    ] = None,
+    churned_only: Annotated[
+        bool,
+        typer.Option(
+            "--churned-only/--all-interviewees",
+            help="Leave out interviewees who say they still buy (not_churned).",
+        ),
+    ] = True,
     level: Annotated[str, typer.Option(help="Rows: theme or code.")] = "theme",
     codebook: CodebookOpt = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("churnkit-output/matrix"),
 ) -> None:
     """Build the retention matrix: weighted reasons by segment, the 80/20 and money at risk."""
-    from matplotlib.figure import Figure
-
-    from churnkit.coding._codebook import load_codebook
-    from churnkit.core._outputs import atomic_folder, write_csv, write_json, write_manifest
-    from churnkit.matrix._matrix import RetentionMatrix
+    from churnkit.core._tables import read_table
+    from churnkit.pipeline.stages import matrix_stage
+    from churnkit.pipeline.stages._folders import (
+        read_sample,
+        read_scores,
+        sample_definition,
+        sample_strata,
+    )
 
     def run() -> None:
-        book = load_codebook(codebook)
-        with _steps(("read", "matrix", "write")) as step:
+        # by default the matrix counts the predicted churners the way the sample did
+        defined = sample_definition(sample)
+        with _steps(("read", "matrix")) as step:
             step("read")
-            sample_frame, frame_path = _read_sample(sample)
-            frame_path = frame if frame is not None else frame_path
-            sizes = read_table(frame_path, "frame") if frame_path is not None else None
-            result = RetentionMatrix.from_codes(
-                read_table(codes, "codes"),
-                sample_frame,
-                read_table(scores, "scores"),
-                frame=sizes,
-                codebook=book,
+            sizes = frame if frame is not None else sample_strata(sample)
+            inputs = {"codes": codes, "sample": sample, "scores": scores, "frame": sizes}
+            tables = (read_table(codes, "codes"), read_sample(sample), read_scores(scores))
+            step("matrix")
+            result = matrix_stage(
+                *tables,
+                out,
+                frame=None if sizes is None else read_table(sizes, "frame"),
+                codebook=codebook,
                 level=level,
-                threshold=threshold,
+                threshold=threshold if threshold is not None else defined.get("threshold"),
+                segments=_split(segments) if segments else defined.get("segments"),
+                churned_only=churned_only,
+                inputs={k: v for k, v in inputs.items() if v is not None},
             )
-            step("write")
-            with atomic_folder(out) as tmp:
-                result.to_excel(tmp / "matrix.xlsx")
-                write_csv(result.cells, tmp / "cells.csv")
-                write_csv(result.summary(), tmp / "summary.csv")
-                write_csv(result.low_hanging_fruit(), tmp / "low_hanging_fruit.csv")
-                # a bare Figure: no pyplot state, no GUI backend needed
-                n_rows = result.cells["code"].nunique()
-                figure = Figure(figsize=(2 + 1.4 * len(result.segments), 1 + 0.4 * n_rows))
-                result.plot(ax=figure.subplots())
-                figure.savefig(tmp / "matrix.svg", bbox_inches="tight")
-                write_json({"headline": result.headline()}, tmp / "headline.json")
-                inputs = {"codes": codes, "sample": sample, "scores": scores}
-                if frame_path is not None:
-                    inputs["frame"] = frame_path
-                config = {"level": level, "threshold": threshold}
-                write_manifest(tmp, stage="matrix", inputs=inputs, config=config)
-        for population, (scored, eligible) in result.notes["scored_churners_vs_frame"].items():
-            if abs(scored - eligible) > 0.05 * eligible:
-                out_console.print(
-                    f"[yellow]note:[/yellow] scores hold {scored:,} predicted churners of "
-                    f"{population!r}, the sample's frame {eligible:,.0f}; money at risk uses the "
-                    "scores (pass --threshold to match the sample's definition)."
-                )
-        out_console.print(result.headline())
-        _print_table(
-            "Low-hanging fruit",
-            result.low_hanging_fruit(top=5),
-            ["rank", "code", "owner", "effort", "money_at_risk", "primary_share"],
-        )
-        out_console.print(f"Matrix written to [bold]{out}[/bold]")
+        _print_matrix(result, out)
 
     _guarded(run)
+
+
+def _print_matrix(result: Any, out: Path) -> None:
+    for population, (scored, eligible) in result.notes["scored_churners_vs_frame"].items():
+        if abs(scored - eligible) > 0.05 * eligible:
+            out_console.print(
+                f"[yellow]note:[/yellow] scores hold {scored:,} predicted churners of "
+                f"{population!r}, the sample's frame {eligible:,.0f}; money at risk uses the "
+                "scores (pass --threshold to match the sample's definition)."
+            )
+    out_console.print(result.headline())
+    _print_table(
+        "Low-hanging fruit",
+        result.low_hanging_fruit(top=5),
+        ["rank", "code", "owner", "effort", "money_at_risk", "primary_share"],
+    )
+    out_console.print(f"Matrix written to [bold]{out}[/bold]")
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def codebook_check(
@@ -253,59 +261,3 @@ def codebook_check(
         _print_table(f"{book!r} is valid", counts.reset_index(), ["group", "themes", "codes"])
 
     _guarded(run)
-
-
-def read_table(path: Path, what: str) -> Any:
-    """A CSV/TSV (encoding and separator detected, every column text), XLSX or Parquet table.
-
-    Text files keep ids as written ("007" stays "007"); ``is_primary``/``is_reserve`` and
-    numeric columns are converted where the consumer needs them.
-    """
-    import pandas as pd
-
-    from churnkit.io._load import _read
-
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        if not path.is_file():
-            raise ChurnkitError(f"{path}: file not found; check the path.")
-        try:
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False)
-        except (ValueError, KeyError, OSError) as e:
-            raise ChurnkitError(f"{path}: cannot read the {what} workbook ({e})") from e
-    else:
-        frame = _read(path, sep=None, encoding=None, name=None, what=what).frame
-    return _typed(frame)
-
-
-def _typed(frame: Any) -> Any:
-    """Turn text columns that are clearly booleans or numbers into them (ids stay text)."""
-    import pandas as pd
-
-    out = frame.copy()
-    for col in out.columns:
-        textual = pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col])
-        if col.endswith("_id") or col in ("stratum", "code", "text") or not textual:
-            continue
-        values = out[col].astype(str).str.strip()
-        lower = values.str.lower()
-        if len(values) and lower.isin(["true", "false"]).all():
-            out[col] = lower == "true"
-            continue
-        numbers = pd.to_numeric(values.where(values != ""), errors="coerce")
-        if len(values) and numbers.notna().sum() == (values != "").sum() and numbers.notna().any():
-            out[col] = numbers
-    return out
-
-
-def _read_sample(path: Path) -> tuple[Any, Path | None]:
-    """The sample table and, for a `churnkit sample` folder, its strata.csv."""
-    if path.is_dir():
-        analysis = path / "analysis.csv"
-        if not analysis.is_file():
-            raise ChurnkitError(
-                f"{path} has no analysis.csv; pass the folder `churnkit sample` wrote or the "
-                "sample file itself"
-            )
-        strata = path / "strata.csv"
-        return read_table(analysis, "sample"), strata if strata.is_file() else None
-    return read_table(path, "sample"), None

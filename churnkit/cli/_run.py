@@ -1,4 +1,4 @@
-"""``churnkit run project.yml``: the whole pipeline from one config, with one progress display."""
+"""``churnkit run project.yml`` (the whole pipeline from one config) and ``churnkit report``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from churnkit.cli._common import _guarded, _print_table, _steps, out_console
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``run`` to the ``churnkit`` command line."""
+    """Add ``run`` and ``report`` to the ``churnkit`` command line."""
     app.command(name="run")(run)
+    app.command(name="report")(report)
 
 
 def run(
@@ -52,5 +53,70 @@ def run(
         out_console.print(f"Finished in {time.perf_counter() - t0:.1f} s.")
         if result.report is not None:
             out_console.print(str(result.report.resolve()))
+
+    _guarded(go)
+
+
+FolderArg = Annotated[
+    Path,
+    typer.Argument(help="Folder with the stage folders (validate/, segments/, …, matrix/)."),
+]
+
+
+def report(
+    folder: FolderArg,
+    lang: Annotated[str, typer.Option(help="Report language: en or ru.")] = "en",
+    title: Annotated[str | None, typer.Option(help="Title of the report.")] = None,
+    horizon: Annotated[
+        int | None, typer.Option(help="Churn window in days (default: the fitted model's).")
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Predicted churner: p_churn >= this (default: the sample's, else 0.5)."),
+    ] = None,
+    segments: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated segments that count (default: the sample's, else all)."),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Date the data describes (default: the validated data's).")
+    ] = None,
+    currency: Annotated[str, typer.Option(help="Appended to amounts of money, e.g. ₽.")] = "",
+    brand: Annotated[str | None, typer.Option(help="Accent colour, e.g. #7a1f3d.")] = None,
+    codebook: Annotated[
+        Path | None, typer.Option(help="Codebook YAML (default: the built-in one).")
+    ] = None,
+    tracker: Annotated[
+        Path | None, typer.Option(help="The filled fielding tracker (analysis.xlsx or .csv).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default: FOLDER/report).")
+    ] = None,
+) -> None:
+    """Write the leadership PDF from the stage folders that earlier commands wrote."""
+    from churnkit.pipeline.stages import report_stage
+    from churnkit.pipeline.stages._folders import read_json, sample_definition
+
+    def go() -> None:
+        defined = sample_definition(folder / "sample")
+        fit = folder / "fit" / "manifest.json"
+        model_horizon = read_json(fit)["config"].get("horizon") if fit.is_file() else None
+        pdf = report_stage(
+            folder,
+            out if out is not None else folder / "report",
+            lang=lang,
+            title=title,
+            horizon=horizon or model_horizon or 90,
+            threshold=threshold if threshold is not None else defined.get("threshold") or 0.5,
+            segments=[s.strip() for s in segments.split(",")]
+            if segments
+            else defined.get("segments"),
+            currency=currency,
+            brand=brand,
+            as_of=as_of,
+            codebook=codebook,
+            tracker=tracker,
+        )
+        out_console.print(str(pdf.resolve()))
 
     _guarded(go)

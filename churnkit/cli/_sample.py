@@ -30,7 +30,8 @@ from churnkit.core._errors import ChurnkitError, ConfigError
 __all__ = ["register"]
 
 ScoresArg = Annotated[
-    Path, typer.Argument(help="Scores (ChurnModel.score output) as CSV or Parquet.")
+    Path,
+    typer.Argument(help="Scores: the folder `churnkit score` wrote, or a CSV/Parquet file."),
 ]
 QuotaOpt = Annotated[
     list[str],
@@ -40,20 +41,6 @@ QuotaOpt = Annotated[
         help="Interviews: a total (300), or per stratum 'loyal|high=100' (repeatable).",
     ),
 ]
-
-
-def read_scores(path: Path) -> Any:
-    """Scores from CSV or Parquet, with ``customer_id`` as text and ``scored_at`` as a date."""
-    import pandas as pd
-
-    if path.suffix.lower() in (".parquet", ".pq") or path.is_dir():
-        scores = pd.read_parquet(path)
-    else:
-        scores = pd.read_csv(path, dtype={"customer_id": str, "segment": str})
-    scores["customer_id"] = scores["customer_id"].astype(str)
-    if "scored_at" in scores.columns:
-        scores["scored_at"] = pd.to_datetime(scores["scored_at"])
-    return scores
 
 
 def parse_quotas(values: list[str]) -> int | dict[str, int]:
@@ -84,134 +71,157 @@ def register(app: typer.Typer) -> None:
     app.command("sample-status")(sample_status)
 
 
+# the options of ``churnkit sample`` (one line each in the command's signature)
+CustomersFileOpt = Annotated[
+    Path, typer.Option("--customers", help="Customers file (CSV/Parquet): consent, contacts.")
+]
+OrdersFileOpt = Annotated[
+    Path | None, typer.Option(help="Orders file, for the interviewer context (optional).")
+]
+StrataOpt = Annotated[str, typer.Option(help="Comma-separated strata columns.")]
+AllocationOpt = Annotated[str, typer.Option(help="How a total is split: proportional or equal.")]
+ReserveOpt = Annotated[float, typer.Option(help="Reserves per quota case.")]
+PopulationsOpt = Annotated[str, typer.Option(help="Comma-separated populations.")]
+SegmentsOpt = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated lifecycle segments to sample from (default: all)."),
+]
+ThresholdOpt = Annotated[float | None, typer.Option(help="Predicted churner: p_churn >= this.")]
+TopShareOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Predicted churner: the top share of each population (not with --threshold)."
+    ),
+]
+ContrastOpt = Annotated[int, typer.Option(help="Low-risk contrast cases per population.")]
+DoNotContactOpt = Annotated[
+    Path | None, typer.Option(help="Do-not-contact list (customer_id / phone / email).")
+]
+HistoryOpt = Annotated[Path | None, typer.Option(help="Past contacts: customer_id, contacted_at.")]
+WindowOpt = Annotated[int, typer.Option(help="Exclude customers contacted within this many days.")]
+ViaOpt = Annotated[str, typer.Option(help="Usable contact channels: phone,email.")]
+LanguagesOpt = Annotated[str, typer.Option(help="Interview guide languages.")]
+DrawSeedOpt = Annotated[int, typer.Option(help="Random seed of the draw.")]
+IdKeyOpt = Annotated[
+    str | None,
+    typer.Option(help="Environment variable holding a secret key for the sample ids."),
+]
+SampleOutOpt = Annotated[Path, typer.Option(help="Output folder.")]
+
+
 def sample(
     scores: ScoresArg,
-    customers: Annotated[
-        Path, typer.Option(help="Customers file (CSV/Parquet): consent, contacts.")
-    ],
+    customers: CustomersFileOpt,
     quota: QuotaOpt,
     customer_maps: CustomerMapOpt = None,
-    orders: Annotated[
-        Path | None, typer.Option(help="Orders file, for the interviewer context (optional).")
-    ] = None,
+    orders: OrdersFileOpt = None,
     maps: MapOpt = None,
-    strata: Annotated[
-        str, typer.Option(help="Comma-separated strata columns.")
-    ] = "population,risk_band",
-    allocation: Annotated[
-        str, typer.Option(help="How a total is split: proportional or equal.")
-    ] = "proportional",
-    reserve_ratio: Annotated[float, typer.Option(help="Reserves per quota case.")] = 3.0,
-    populations: Annotated[str, typer.Option(help="Comma-separated populations.")] = (
-        "loyal,first_time"
-    ),
-    segments: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated lifecycle segments to sample from (default: all)."),
-    ] = None,
-    threshold: Annotated[
-        float | None, typer.Option(help="Predicted churner: p_churn >= this.")
-    ] = None,
-    top_share: Annotated[
-        float | None,
-        typer.Option(
-            help="Predicted churner: the top share of each population (not with --threshold)."
-        ),
-    ] = None,
-    contrast: Annotated[int, typer.Option(help="Low-risk contrast cases per population.")] = 0,
-    do_not_contact: Annotated[
-        Path | None, typer.Option(help="Do-not-contact list (customer_id / phone / email).")
-    ] = None,
-    contact_history: Annotated[
-        Path | None, typer.Option(help="Past contacts: customer_id, contacted_at.")
-    ] = None,
-    contact_window_days: Annotated[
-        int, typer.Option(help="Exclude customers contacted within this many days.")
-    ] = 180,
-    contact_via: Annotated[
-        str, typer.Option(help="Usable contact channels: phone,email.")
-    ] = "phone,email",
+    strata: StrataOpt = "population,risk_band",
+    allocation: AllocationOpt = "proportional",
+    reserve_ratio: ReserveOpt = 3.0,
+    populations: PopulationsOpt = "loyal,first_time",
+    segments: SegmentsOpt = None,
+    threshold: ThresholdOpt = None,
+    top_share: TopShareOpt = None,
+    contrast: ContrastOpt = 0,
+    do_not_contact: DoNotContactOpt = None,
+    contact_history: HistoryOpt = None,
+    contact_window_days: WindowOpt = 180,
+    contact_via: ViaOpt = "phone,email",
     as_of: AsOfOpt = None,
     sep: SepOpt = None,
     encoding: EncodingOpt = None,
     date_format: DateFormatOpt = None,
-    languages: Annotated[str, typer.Option(help="Interview guide languages.")] = "ru,en",
-    seed: Annotated[int, typer.Option(help="Random seed of the draw.")] = 0,
-    id_key_env: Annotated[
-        str | None,
-        typer.Option(help="Environment variable holding a secret key for the sample ids."),
-    ] = None,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("churnkit-output/sample"),
+    languages: LanguagesOpt = "ru,en",
+    seed: DrawSeedOpt = 0,
+    id_key_env: IdKeyOpt = None,
+    out: SampleOutOpt = Path("churnkit-output/sample"),
 ) -> None:
     """Draw a stratified interview sample of predicted churners and export it for fielding."""
-    from churnkit.io._customers import load_customers
-    from churnkit.sample._draw import draw_interview_sample
-    from churnkit.sample._export import export_interview_sample
+    from churnkit.pipeline.stages import sample_stage
+    from churnkit.pipeline.stages._folders import read_scores
+    from churnkit.sample._design import SampleDesign
 
     def run() -> None:
-        id_key = None
-        if id_key_env is not None:
-            id_key = os.environ.get(id_key_env)
-            if not id_key:
-                raise ConfigError(f"--id-key-env {id_key_env}: that environment variable is empty.")
-        with _steps(("load", "draw", "export")) as step:
+        id_key = _id_key(id_key_env)
+        design = SampleDesign.of(
+            quotas=parse_quotas(quota),
+            strata=_split(strata),
+            allocation=allocation,
+            reserve_ratio=reserve_ratio,
+            populations=_split(populations),
+            segments=None if segments is None else _split(segments),
+            # the default definition is p_churn >= 0.5, unless the top share is asked for
+            threshold=0.5 if threshold is None and top_share is None else threshold,
+            top_share=top_share,
+            contrast=contrast,
+            contact_window_days=contact_window_days,
+            contact_via=_split(contact_via),
+        )
+        with _steps(("load", "draw")) as step:
             step("load")
             score_frame = read_scores(scores)
-            log = None
-            if orders is not None:
-                log, _ = _load(
-                    orders, maps, customers, customer_maps, as_of, sep, encoding, date_format
-                )
-                customer_frame = log.customers
-            else:
-                customer_frame = load_customers(
-                    customers,
-                    columns=_parse_mapping(customer_maps, "--customer-map"),
-                    sep=sep,
-                    encoding=encoding,
-                    date_format=date_format,
-                )
+            log, customer_frame = _customers(
+                customers, customer_maps, orders, maps, as_of, sep, encoding, date_format
+            )
             step("draw")
-            draw = draw_interview_sample(
+            inputs = {"scores": scores, "customers": customers, "orders": orders}
+            inputs |= {"do_not_contact": do_not_contact, "contact_history": contact_history}
+            draw = sample_stage(
                 score_frame,
                 customer_frame,
-                quotas=parse_quotas(quota),
-                strata=_split(strata),
-                allocation=allocation,  # type: ignore[arg-type]
-                reserve_ratio=reserve_ratio,
-                populations=_split(populations),
-                segments=None if segments is None else _split(segments),
-                threshold=0.5 if threshold is None and top_share is None else threshold,
-                top_share=top_share,
-                contrast=contrast,
+                out,
+                design=design,
+                seed=seed,
+                log=log,
                 do_not_contact=do_not_contact,
                 contact_history=contact_history,
-                contact_window_days=contact_window_days,
-                contact_via=_split(contact_via),
                 as_of=as_of,
-                log=log,
-                seed=seed,
                 id_key=id_key,
+                languages=_split(languages),
+                inputs={k: v for k, v in inputs.items() if v is not None},
             )
-            step("export")
-            inputs = {"scores": scores, "customers": customers}
-            for name, path in (
-                ("orders", orders),
-                ("do_not_contact", do_not_contact),
-                ("contact_history", contact_history),
-            ):
-                if path is not None:
-                    inputs[name] = path
-            export_interview_sample(draw, out, inputs=inputs, languages=_split(languages))
         _print_table("Frame", draw.frame_report, ["reason", "excluded", "remaining"])
-        _print_table(
-            "Strata",
-            draw.strata,
-            ["stratum", "eligible", "quota", "weight", "reserves"],
-        )
+        _print_table("Strata", draw.strata, ["stratum", "eligible", "quota", "weight", "reserves"])
         out_console.print(f"Sample written to [bold]{out}[/bold]")
 
     _guarded(run)
+
+
+def _id_key(env: str | None) -> str | None:
+    """The secret key of the sample ids, from the environment variable named ``env``."""
+    if env is None:
+        return None
+    key = os.environ.get(env)
+    if not key:
+        raise ConfigError(f"--id-key-env {env}: that environment variable is empty.")
+    return key
+
+
+def _customers(
+    customers: Path,
+    customer_maps: list[str] | None,
+    orders: Path | None,
+    maps: list[str] | None,
+    as_of: str | None,
+    sep: str | None,
+    encoding: str | None,
+    date_format: str | None,
+) -> tuple[Any, Any]:
+    """The orders' log (with ``--orders``, for the interviewer context) and the customers."""
+    from churnkit.io._customers import load_customers
+
+    if orders is not None:
+        log, _ = _load(orders, maps, customers, customer_maps, as_of, sep, encoding, date_format)
+        return log, log.customers
+    frame = load_customers(
+        customers,
+        columns=_parse_mapping(customer_maps, "--customer-map"),
+        sep=sep,
+        encoding=encoding,
+        date_format=date_format,
+    )
+    return None, frame
 
 
 def sample_status(

@@ -274,7 +274,7 @@ def read_table(path: PathLike, what: str, *, dates: Sequence[str] = ()) -> pd.Da
         source = read_source(path, name=shown, what=what, allow_empty=True)
         frame = typed(source.frame)
     for column in dates:
-        if column in frame.columns:
+        if column in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[column]):
             frame[column] = pd.to_datetime(frame[column])
     return frame
 

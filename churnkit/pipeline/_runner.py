@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from churnkit._version import __version__
 from churnkit.core._errors import ChurnkitError
-from churnkit.core._outputs import sha256_file, write_csv, write_json, write_manifest
+from churnkit.core._outputs import sha256_file, write_json, write_manifest
+from churnkit.core._tables import read_table
+from churnkit.pipeline import stages
 from churnkit.pipeline._config import ProjectConfig, load_config
+from churnkit.pipeline.stages._folders import read_sample, read_scores
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from churnkit.io._transaction_log import TransactionLog
 
 PathLike = str | os.PathLike[str]
@@ -45,7 +46,6 @@ STAGES: tuple[str, ...] = (
     "report",
 )
 KEY_FILE = ".churnkit_key"
-REPORT_FIGURES = "report_figures"
 # stage -> the stages whose outputs it reads (their keys are part of its key)
 _UPSTREAM: dict[str, tuple[str, ...]] = {
     "validate": (),
@@ -104,7 +104,6 @@ class _Run:
         self.config = config
         self.out = out
         self.keys: dict[str, str] = {}
-        self.memory: dict[str, Any] = {}
         self.hashes: dict[Path, str] = {}
         self.planned = planned_stages(config)
 
@@ -147,7 +146,7 @@ class _Run:
         path = self.folder(stage) / KEY_FILE
         return path.is_file() and path.read_text(encoding="utf-8").strip() == key
 
-    # -- results, computed this run or read back ----------------------------------------------
+    # -- the orders, loaded once for every stage that reads them --------------------------------
     @functools.cached_property
     def log(self) -> TransactionLog:
         from churnkit.io._orders import load_orders
@@ -165,64 +164,19 @@ class _Run:
             date_format=d.date_format,
         )
 
-    def scores(self) -> pd.DataFrame:
-        import pandas as pd
-
-        if "scores" not in self.memory:
-            folder = self.folder("score")
-            scores = pd.read_parquet(folder / "scores.parquet")
-            summary = json.loads((folder / "score_summary.json").read_text(encoding="utf-8"))
-            scores.attrs["excluded"] = summary.get("customers_excluded", {})
-            self.memory["scores"] = scores
-        return self.memory["scores"]
-
-    def reachable_scores(self) -> pd.DataFrame:
-        """Scores of the customers in the config's ``sample.segments`` (predicted churners
-        are counted among them; the others are reported apart)."""
-        scores = self.scores()
-        keep = scores["segment"].astype(str).isin(self.config.sample.segments)
-        out = scores[keep.to_numpy()]
-        left_out = sorted(set(scores.loc[~keep.to_numpy(), "segment"].astype(str)))
-        out.attrs = {
-            **scores.attrs,
-            "other_segments": int((~keep).sum()),
-            "left_out_segments": left_out,
-        }
-        return out
-
-    def sample_table(self) -> pd.DataFrame:
-        """The sample as the matrix reads it: analysis file joined to the key (customer ids)."""
-        folder = self.folder("sample")
-        analysis = _read_table(folder / "analysis.csv", "sample")
-        key = _read_table(folder / "sample_key.csv", "sample key")
-        return analysis.merge(key, on="sample_id", how="left", validate="one_to_one")
+    def optional_path(self, value: Path | None) -> Path | None:
+        return None if value is None else self.config.path(value)
 
 
-def _read_table(path: Path, what: str) -> pd.DataFrame:
-    """A CSV (separator and BOM detected) or XLSX table; ids and codes are kept as text."""
-    import pandas as pd
-
-    text = {c: str for c in ("customer_id", "sample_id", "answer_id", "stratum", "code", "text")}
-    try:
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
-            return pd.read_excel(path, dtype=text)
-        return pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig", dtype=text)
-    except (OSError, ValueError) as e:
-        raise ChurnkitError(f"{path}: cannot read the {what} table ({e}).") from e
-
-
-# -- the stages -------------------------------------------------------------------------------
+# -- each stage: the config's settings handed to its one function ----------------------------
 def _validate(run: _Run, out: Path) -> None:
-    from churnkit.pipeline._data_stages import validate_stage
-
     # run.log loads and validates
-    validate_stage(
+    stages.validate_stage(
         run.log, out, inputs=run.inputs("validate"), config=run.config.data.model_dump(mode="json")
     )
 
 
 def _segments(run: _Run, out: Path) -> None:
-    from churnkit.pipeline._data_stages import segment_stage
     from churnkit.segments._rules import SegmentRules
 
     rules = run.config.segments.rules
@@ -230,19 +184,14 @@ def _segments(run: _Run, out: Path) -> None:
         rules = SegmentRules.from_yaml(run.config.path(rules))
     elif isinstance(rules, dict):
         rules = SegmentRules.from_dict(rules)
-    from churnkit.report._sections import draw_segment_figures
-
-    lang = run.config.report.lang
-    result = segment_stage(
+    stages.segment_stage(
         run.log,
         out,
         rules=rules,
         freq=run.config.segments.freq,
-        lang=lang,
+        lang=run.config.report.lang,
         inputs=run.inputs("segments"),
     )
-    # the report's sizes; drawn now, so a later report needs no dynamics
-    draw_segment_figures(result.dynamics, out / REPORT_FIGURES, lang)
 
 
 def _cutoffs(run: _Run) -> list[Any]:
@@ -265,10 +214,8 @@ def _cutoffs(run: _Run) -> list[Any]:
 
 
 def _backtest(run: _Run, out: Path) -> None:
-    from churnkit.pipeline._model_stages import backtest_stage
-
     m = run.config.model
-    backtest_stage(
+    stages.backtest_stage(
         run.log,
         out,
         _cutoffs(run),
@@ -280,9 +227,7 @@ def _backtest(run: _Run, out: Path) -> None:
 
 
 def _fit(run: _Run, out: Path) -> None:
-    from churnkit.pipeline._model_stages import fit_stage
-
-    fit_stage(
+    stages.fit_stage(
         run.log,
         out,
         _cutoffs(run),
@@ -293,9 +238,7 @@ def _fit(run: _Run, out: Path) -> None:
 
 
 def _score(run: _Run, out: Path) -> None:
-    from churnkit.pipeline._model_stages import score_stage
-
-    scores = score_stage(
+    stages.score_stage(
         run.folder("fit") / "model",
         run.log,
         out,
@@ -303,197 +246,74 @@ def _score(run: _Run, out: Path) -> None:
         drivers=run.config.model.drivers,
         lang=run.config.report.lang,
     )
-    run.memory["scores"] = scores
 
 
 def _sample(run: _Run, out: Path) -> None:
-    from churnkit.sample._draw import draw_interview_sample
-    from churnkit.sample._export import export_interview_sample
-
     s = run.config.sample
-    optional = {
-        "do_not_contact": s.do_not_contact and run.config.path(s.do_not_contact),
-        "contact_history": s.contact_history and run.config.path(s.contact_history),
-    }
-    draw = draw_interview_sample(
-        run.scores(),
+    stages.sample_stage(
+        read_scores(run.folder("score")),
         run.log.customers,
-        s.quotas,
-        strata=s.strata,
-        reserve_ratio=s.reserve_ratio,
-        populations=s.populations,
-        segments=s.segments,
-        threshold=s.threshold,
-        contact_window_days=s.contact_window_days,
-        log=run.log,
+        out,
+        design=s,
         seed=run.config.seed,
-        **{k: v for k, v in optional.items() if v},
-    )
-    export_interview_sample(
-        draw, out, inputs={"scores": run.folder("score") / "scores.parquet", **run.inputs("sample")}
+        log=run.log,
+        do_not_contact=run.optional_path(s.do_not_contact),
+        contact_history=run.optional_path(s.contact_history),
+        inputs={"scores": run.folder("score") / "scores.parquet", **run.inputs("sample")},
     )
 
 
 def _code(run: _Run, out: Path) -> None:
-    from churnkit.coding._codebook import load_codebook
-    from churnkit.coding._coder import code_answers
-    from churnkit.coding._reliability import reconcile, reliability
-    from churnkit.coding._saturation import saturation_curve
-    from churnkit.coding._sheet import read_coding_sheets
-    from churnkit.core._outputs import atomic_folder
-
     iv = run.config.interviews
-    book = load_codebook(None if iv.codebook is None else run.config.path(iv.codebook))
-    answers = None if iv.answers is None else _read_table(run.config.path(iv.answers), "answers")
-    with atomic_folder(out) as tmp:
-        if iv.coding_sheets:
-            coded = read_coding_sheets([run.config.path(p) for p in iv.coding_sheets], book)
-            write_csv(reliability(coded), tmp / "reliability.csv")
-            final, disagreements = reconcile(coded)
-            write_csv(disagreements, tmp / "disagreements.csv")
-        else:
-            lang_col = "lang" if "lang" in answers.columns else None  # type: ignore[union-attr]
-            final = code_answers(answers, book, lang_col=lang_col)
-        final = final[["answer_id", "code", "is_primary"]]
-        order = None if answers is None else answers["answer_id"].tolist()
-        write_csv(saturation_curve(final, order=order), tmp / "saturation.csv")
-        write_csv(_link(final, answers, run.sample_table()), tmp / "final_codes.csv")
-        write_manifest(
-            tmp, stage="code", inputs=run.inputs("code"), config=iv.model_dump(mode="json")
-        )
-
-
-def _link(final: pd.DataFrame, answers: pd.DataFrame | None, sample: pd.DataFrame) -> pd.DataFrame:
-    """Give each final code the ``sample_id`` of its interview (via the answers' ids)."""
-    if answers is None or "sample_id" in final.columns:
-        return final
-    if "sample_id" in answers.columns:
-        ids = answers[["answer_id", "sample_id"]]
-    elif "customer_id" in answers.columns:
-        ids = answers[["answer_id", "customer_id"]].merge(
-            sample[["customer_id", "sample_id"]], on="customer_id", how="left"
-        )
-        missing = ids.loc[ids["sample_id"].isna(), "customer_id"].tolist()
-        if missing:
-            raise ChurnkitError(
-                f"interviews.answers: {len(missing)} answers come from customers who are not in "
-                f"the interview sample (e.g. {missing[:3]}); answer only sampled customers or "
-                "add a sample_id column."
-            )
-    else:
-        raise ChurnkitError(
-            "interviews.answers: needs a sample_id or customer_id column to link each answer "
-            "to the interview sample."
-        )
-    return final.merge(ids[["answer_id", "sample_id"]], on="answer_id", how="left")
-
-
-def _matrix_of(run: _Run) -> Any:
-    from churnkit.coding._codebook import load_codebook
-    from churnkit.matrix._matrix import RetentionMatrix
-
-    iv = run.config.interviews
-    codes = _read_table(run.folder("code") / "final_codes.csv", "final codes")
-    return RetentionMatrix.from_codes(
-        codes[["sample_id", "code", "is_primary"]],
-        run.sample_table(),
-        run.reachable_scores(),
-        frame=_read_table(run.folder("sample") / "strata.csv", "strata"),
-        codebook=load_codebook(None if iv.codebook is None else run.config.path(iv.codebook)),
-        threshold=run.config.sample.threshold,
-        # interviewees who still buy are evidence about the model, not reasons for leaving
-        churned_only=True,
+    answers = run.optional_path(iv.answers)
+    stages.code_stage(
+        out,
+        answers=None if answers is None else read_table(answers, "answers"),
+        coding_sheets=[run.config.path(p) for p in iv.coding_sheets],
+        codebook=run.optional_path(iv.codebook),
+        sample=read_sample(run.folder("sample")),
+        inputs=run.inputs("code"),
     )
 
 
 def _matrix(run: _Run, out: Path) -> None:
-    from churnkit.core._outputs import atomic_folder
-
-    matrix = _matrix_of(run)
-    run.memory["matrix"] = matrix
-    with atomic_folder(out) as tmp:
-        matrix.to_excel(tmp / "matrix.xlsx")
-        write_csv(matrix.cells, tmp / "cells.csv")
-        write_csv(matrix.summary(), tmp / "summary.csv")
-        write_csv(matrix.low_hanging_fruit(), tmp / "low_hanging_fruit.csv")
-        write_json({"headline": matrix.headline(), "notes": matrix.notes}, tmp / "headline.json")
-        write_manifest(
-            tmp, stage="matrix", inputs={}, config={"threshold": run.config.sample.threshold}
-        )
+    sample = run.folder("sample")
+    stages.matrix_stage(
+        read_table(run.folder("code") / "final_codes.csv", "final codes"),
+        read_sample(sample),
+        read_scores(run.folder("score")),
+        out,
+        frame=read_table(sample / "strata.csv", "strata"),
+        codebook=run.optional_path(run.config.interviews.codebook),
+        threshold=run.config.sample.threshold,
+        segments=run.config.sample.segments,
+    )
 
 
 def _report(run: _Run, out: Path, manifest: list[dict[str, Any]]) -> Path:
-    from churnkit.report._build import write_report
-
     r = run.config.report
-    return write_report(
-        _report_inputs(run, manifest),
+    files = [
+        {"stage": f"{key}: {path.name}", "inputs": run.file_hash(path)}
+        for key, path in run.config.files().items()
+    ]
+    return stages.report_stage(
+        run.out,
         out,
         lang=r.lang,
         title=r.title,
         horizon=run.config.horizon,
         threshold=run.config.sample.threshold,
+        segments=run.config.sample.segments,
         actions=r.actions,
         currency=r.currency,
         brand=r.brand,
+        as_of=run.config.as_of,
+        codebook=run.optional_path(run.config.interviews.codebook),
+        # the fielding figures need the sample the tracker belongs to
+        tracker=run.optional_path(run.config.interviews.tracker),
+        stages=run.planned,
+        manifest=files + manifest,
     )
-
-
-def _report_inputs(run: _Run, manifest: list[dict[str, Any]]) -> dict[str, Any]:
-    """Every stage's results for the report, read from the stage folders that exist."""
-
-    def folder(stage: str) -> Path | None:
-        # a folder left from an earlier config that no longer runs the stage is not reported
-        path = run.folder(stage)
-        return path if stage in run.planned and (path / KEY_FILE).is_file() else None
-
-    files = [
-        {"stage": f"{key}: {path.name}", "inputs": run.file_hash(path)}
-        for key, path in run.config.files().items()
-    ]
-    results: dict[str, Any] = {"manifest": files + manifest, "as_of": run.config.as_of}
-    if v := folder("validate"):
-        data = json.loads((v / "validation_report.json").read_text(encoding="utf-8"))
-        results["log_summary"] = data["log"]
-        results["validation"] = data["report"]
-        if (v / "rejected_reasons.csv").is_file():
-            results["rejected_reasons"] = _read_table(v / "rejected_reasons.csv", "reasons")
-    if s := folder("segments"):
-        manifest_s = json.loads((s / "manifest.json").read_text(encoding="utf-8"))
-        results["segments"] = {
-            "profile": _read_table(s / "segment_profile.csv", "segment profile"),
-            "at": manifest_s["config"]["at"],
-            "figures": {p.stem: p for p in sorted((s / REPORT_FIGURES).glob("*.svg"))},
-        }
-    if b := folder("backtest"):
-        import pandas as pd
-
-        results["backtest"] = pd.read_csv(b / "backtest.csv", parse_dates=["cutoff"])
-    if f := folder("fit"):
-        results["model_validation"] = _read_table(f / "validation.csv", "model validation")
-        results["model_figures"] = {p.stem: p for p in sorted((f / "figures").glob("shap_*.svg"))}
-    if folder("score"):
-        results["scores"] = run.reachable_scores()
-    if s := folder("sample"):
-        manifest_s = json.loads((s / "manifest.json").read_text(encoding="utf-8"))
-        results["sample"] = {
-            "strata": _read_table(s / "strata.csv", "strata"),
-            "frame_report": _read_table(s / "frame_report.csv", "frame report"),
-            "params": manifest_s["config"],
-            "seed": manifest_s["seed"],
-        }
-    if c := folder("code"):
-        if (c / "reliability.csv").is_file():
-            results["reliability"] = _read_table(c / "reliability.csv", "reliability")
-        results["saturation"] = _read_table(c / "saturation.csv", "saturation")
-    if folder("matrix"):
-        results["matrix"] = run.memory.get("matrix") or _matrix_of(run)
-    if run.config.interviews.tracker is not None and folder("sample"):
-        from churnkit.sample._status import sample_status
-
-        tracker = run.config.path(run.config.interviews.tracker)
-        results["fielding"] = sample_status(run.folder("sample"), tracker).totals
-    return results
 
 
 _STAGE_FN: dict[str, Callable[[_Run, Path], Any]] = {
@@ -521,7 +341,7 @@ _STAGE_CONFIG: dict[str, Callable[[ProjectConfig], Any]] = {
         "drivers": c.model.drivers,
         "lang": c.report.lang,
     },
-    "sample": lambda c: {"sample": c.sample.model_dump(mode="json"), "seed": c.seed},
+    "sample": lambda c: {"sample": c.sample.keyed(), "seed": c.seed},
     "code": lambda c: c.interviews.model_dump(mode="json"),
     "matrix": lambda c: {
         "threshold": c.sample.threshold,
@@ -586,24 +406,9 @@ def run_project(
         key = run.key(stage)
         run.keys[stage] = key
         t0 = time.perf_counter()
-        if run.cached(stage, key):
-            status = "cached"
-        else:
-            status = "computed"
-            try:
-                if stage == "report":
-                    manifest.append({"stage": stage, "status": status, "inputs": key})
-                    _report(run, run.folder(stage), manifest)
-                else:
-                    _STAGE_FN[stage](run, run.folder(stage))
-            except Exception as exc:
-                raise PipelineError(
-                    stage,
-                    f"stage {stage!r} failed: {exc} (outputs of earlier stages and the previous "
-                    f"{stage!r} output in {out} are unchanged; fix the cause and run again — "
-                    "finished stages are not recomputed)",
-                ) from exc
-            (run.folder(stage) / KEY_FILE).write_text(key + "\n", encoding="utf-8")
+        status = "cached" if run.cached(stage, key) else "computed"
+        if status == "computed":
+            _compute(run, stage, key, manifest)
         result.status[stage] = status
         result.timings[stage] = time.perf_counter() - t0
         if stage != "report" or status == "cached":
@@ -624,3 +429,21 @@ def run_project(
         seed=config.seed,
     )
     return result
+
+
+def _compute(run: _Run, stage: str, key: str, manifest: list[dict[str, Any]]) -> None:
+    """Run one stage into its folder and, once it succeeded, write its key file."""
+    try:
+        if stage == "report":
+            manifest.append({"stage": stage, "status": "computed", "inputs": key})
+            _report(run, run.folder(stage), manifest)
+        else:
+            _STAGE_FN[stage](run, run.folder(stage))
+    except Exception as exc:
+        raise PipelineError(
+            stage,
+            f"stage {stage!r} failed: {exc} (outputs of earlier stages and the previous "
+            f"{stage!r} output in {run.out} are unchanged; fix the cause and run again — "
+            "finished stages are not recomputed)",
+        ) from exc
+    (run.folder(stage) / KEY_FILE).write_text(key + "\n", encoding="utf-8")

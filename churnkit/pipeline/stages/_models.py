@@ -1,13 +1,7 @@
-"""Churn-model stages that write an output folder: backtest, fit, score.
-
-Each is a plain function used by the CLI (``churnkit backtest|fit|score``) and by pipelines;
-it computes with the model API, writes into a folder swapped in atomically, adds a manifest,
-and returns what it computed. Nothing here prints.
-"""
+"""The model stages: backtest (models against baselines on later cutoffs), fit, score."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,6 +13,7 @@ from churnkit.core._outputs import (
     write_json,
     write_manifest,
 )
+from churnkit.pipeline.stages._folders import PathLike
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +21,6 @@ if TYPE_CHECKING:
     from churnkit.io._transaction_log import TransactionLog
     from churnkit.models._churn_model import ChurnModel
 
-PathLike = str | os.PathLike[str]
 __all__ = ["backtest_stage", "fit_stage", "score_stage"]
 
 

@@ -1,24 +1,14 @@
-"""Pipeline stages that turn inputs into an output folder (tables, figures, manifest).
-
-Each stage is a plain function used by the CLI and by ``churnkit demo``; it computes with the
-public API, writes into a folder that is swapped in atomically, and returns what it computed.
-Nothing here prints: the caller shows progress.
-"""
+"""The segments stage: segments at a date, their profile and dynamics, tables and figures."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from churnkit.core._outputs import (
-    atomic_folder,
-    write_csv,
-    write_figure,
-    write_json,
-    write_manifest,
-)
+from churnkit.core._outputs import atomic_folder, write_csv, write_figure, write_manifest
+from churnkit.pipeline.stages._folders import REPORT_FIGURES, PathLike
+from churnkit.report._sections import draw_segment_figures
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,38 +16,6 @@ if TYPE_CHECKING:
     from churnkit.io._transaction_log import TransactionLog
     from churnkit.segments._dynamics import SegmentDynamics
     from churnkit.segments._rules import SegmentRules
-
-PathLike = str | os.PathLike[str]
-
-
-def write_validation(log: TransactionLog, folder: PathLike) -> list[Path]:
-    """Write ``log``'s validation report into ``folder`` (JSON, Markdown, reasons, rejected rows)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    report = log.report
-    summary = {"log": log.summary(), "report": report.to_dict() if report is not None else None}
-    written = [write_json(summary, folder / "validation_report.json")]
-    if report is not None:
-        (folder / "validation_report.md").write_text(report.to_markdown() + "\n", encoding="utf-8")
-        written.append(folder / "validation_report.md")
-        written.append(write_csv(report.reasons_table(), folder / "rejected_reasons.csv"))
-        written.append(write_csv(report.rejected, folder / "rejected_rows.csv"))
-    return written
-
-
-def validate_stage(
-    log: TransactionLog, out: PathLike, *, inputs: dict[str, Any], config: dict[str, Any]
-) -> TransactionLog:
-    """Write ``log``'s validation report and a manifest into ``out``, swapped in atomically.
-
-    Examples
-    --------
-    >>> validate_stage(log, "out/validation", inputs={"orders": "orders.csv"}, config={})  # doctest: +SKIP
-    """
-    with atomic_folder(out) as tmp:
-        write_validation(log, tmp)
-        write_manifest(tmp, stage="validate", inputs=inputs, config=config)
-    return log
 
 
 @dataclass
@@ -94,7 +52,8 @@ def compute_segments(
 
 
 def write_segments(results: SegmentResults, folder: PathLike, *, lang: str = "en") -> list[Path]:
-    """Write segment tables and figures (PNG for people, SVG for the PDF) into ``folder``."""
+    """Write segment tables and figures (PNG and SVG) into ``folder``, and the figures at the
+    report's sizes into ``folder/report_figures`` (so a later report needs no dynamics)."""
     import matplotlib.pyplot as plt
 
     from churnkit.segments._plots import (
@@ -129,6 +88,7 @@ def write_segments(results: SegmentResults, folder: PathLike, *, lang: str = "en
             plt.close(fig)
             raise
         written += write_figure(fig, folder / "figures", name)
+    written += draw_segment_figures(dyn, folder / REPORT_FIGURES, lang).values()
     return written
 
 
@@ -142,7 +102,12 @@ def segment_stage(
     lang: str = "en",
     inputs: dict[str, Any] | None = None,
 ) -> SegmentResults:
-    """Compute segments, profile and dynamics and write them (with a manifest) into ``out``."""
+    """Compute segments, profile and dynamics and write them (with a manifest) into ``out``.
+
+    Examples
+    --------
+    >>> segment_stage(log, "out/segments", freq="Q", lang="ru")  # doctest: +SKIP
+    """
     results = compute_segments(log, at=at, rules=rules, freq=freq)
     with atomic_folder(out) as tmp:
         write_segments(results, tmp, lang=lang)
