@@ -121,13 +121,46 @@ def summary_section(
     titles: dict[str, str],
 ) -> Section:
     """Page 1: customers, churners by population, money at risk, the 80/20 and what to do."""
+    by_pop = None if scores is None else churners_table(scores, threshold)
+    split = None if matrix is None else matrix.summary().set_index(["segment", "group"])
     blocks: list[Block] = []
+    kpis = _summary_kpis(w, customers, by_pop, split)
+    if kpis:
+        blocks.append({"type": "kpis", "items": kpis})
+    if by_pop is not None:
+        blocks += _churner_blocks(w, by_pop, scores.attrs, threshold, horizon)  # type: ignore[union-attr]
+    else:
+        blocks.append(note(w("not_run", what=w("no_scores"))))
+    fruits = None
+    if matrix is not None and split is not None:
+        fruit_blocks, fruits = _fruit_blocks(w, matrix, split)
+        blocks += fruit_blocks
+    else:
+        blocks.append(note(w("not_run", what=w("no_matrix"))))
+    steps = _next_steps(
+        w,
+        matrix,
+        fruits,
+        scores,
+        threshold,
+        horizon,
+        fielding,
+        has_sample=has_sample,
+        titles=titles,
+    )
+    blocks.append(heading(w("next_steps")))
+    blocks.append({"type": "list", "items": steps, "numbered": True})
+    return section("summary", w("summary"), blocks)
+
+
+def _summary_kpis(
+    w: Words, customers: int | None, by_pop: pd.DataFrame | None, split: pd.DataFrame | None
+) -> list[dict[str, Any]]:
+    """The headline figures: customers, predicted churners, money at risk, fixable share."""
     kpis = []
     if customers is not None:
         kpis.append({"value": w.num(customers), "label": w("kpi_customers")})
-    by_pop = None
-    if scores is not None:
-        by_pop = churners_table(scores, threshold)
+    if by_pop is not None:
         total = by_pop.set_index("population").loc["total"]
         kpis.append(
             {
@@ -137,9 +170,7 @@ def summary_section(
             }
         )
         kpis.append({"value": w.money(total["money"]), "label": w("kpi_money")})
-    split = None
-    if matrix is not None:
-        split = matrix.summary().set_index(["segment", "group"])
+    if split is not None:
         fix = split.loc[("total", "fixable")]
         kpis.append(
             {
@@ -148,92 +179,106 @@ def summary_section(
                 "note": f"{w('ci')} {w.interval(fix['primary_low'], fix['primary_high'])}",
             }
         )
-    if kpis:
-        blocks.append({"type": "kpis", "items": kpis})
+    return kpis
 
-    if by_pop is not None:
-        blocks.append(heading(w("churners_by_population")))
-        rows = [
-            [
-                w.label("pop", r.population),
-                w.num(r.scored),
-                w.num(r.churners),
-                w.share(r.share),
-                w.money(r.money),
-            ]
-            for r in by_pop.itertuples(index=False)
+
+def _churner_blocks(
+    w: Words, by_pop: pd.DataFrame, attrs: dict[str, Any], threshold: float, horizon: int
+) -> list[Block]:
+    """Predicted churners and money at risk by population, with the rule that made them."""
+    rows = [
+        [
+            w.label("pop", r.population),
+            w.num(r.scored),
+            w.num(r.churners),
+            w.share(r.share),
+            w.money(r.money),
         ]
-        cols = ["col_population", "col_scored", "col_churners", "col_share", "col_money"]
-        widths = ["1fr", "auto", "auto", "auto", "auto"]
-        blocks.append(table([w(c) for c in cols], rows, widths=widths, bold_last=True))
-        blocks.append(note(w("churner_rule", horizon=horizon, threshold=w.num(threshold, 2))))
-        if scores.attrs.get("other_segments"):
-            left_out = ", ".join(scores.attrs.get("left_out_segments", ["new", "lost"]))
-            blocks.append(
-                note(
-                    w(
-                        "churner_reach",
-                        other=w.num(scores.attrs["other_segments"]),
-                        segments=left_out,
-                    )
-                )
-            )
-    else:
-        blocks.append(note(w("not_run", what=w("no_scores"))))
-
-    fruits = None
-    if matrix is not None and split is not None:
-        obv, fix = split.loc[("total", "obvious")], split.loc[("total", "fixable")]
-        obvious = matrix.cells.loc[matrix.cells["group"] == "obvious", "code"].unique()
+        for r in by_pop.itertuples(index=False)
+    ]
+    cols = ["col_population", "col_scored", "col_churners", "col_share", "col_money"]
+    widths = ["1fr", "auto", "auto", "auto", "auto"]
+    blocks = [
+        heading(w("churners_by_population")),
+        table([w(c) for c in cols], rows, widths=widths, bold_last=True),
+        note(w("churner_rule", horizon=horizon, threshold=w.num(threshold, 2))),
+    ]
+    if attrs.get("other_segments"):
+        left_out = ", ".join(attrs.get("left_out_segments", ["new", "lost"]))
         blocks.append(
-            para(
-                w(
-                    "split_sentence",
-                    obvious=", ".join(matrix.codebook.label(c, w.lang).lower() for c in obvious),
-                    obvious_share=w.share(obv["primary_share"]),
-                    ci=w("ci"),
-                    obvious_lo=w.share(obv["primary_low"]),
-                    obvious_hi=w.share(obv["primary_high"]),
-                    fixable_share=w.share(fix["primary_share"]),
-                    fixable_lo=w.share(fix["primary_low"]),
-                    fixable_hi=w.share(fix["primary_high"]),
-                    fixable_money=w.money(fix["money_at_risk"]),
-                )
+            note(w("churner_reach", other=w.num(attrs["other_segments"]), segments=left_out))
+        )
+    return blocks
+
+
+def _fruit_blocks(
+    w: Words, matrix: RetentionMatrix, split: pd.DataFrame
+) -> tuple[list[Block], pd.DataFrame]:
+    """The 80/20 sentence and the three fixable reasons with the most money at risk."""
+    obv, fix = split.loc[("total", "obvious")], split.loc[("total", "fixable")]
+    obvious = matrix.cells.loc[matrix.cells["group"] == "obvious", "code"].unique()
+    blocks = [
+        para(
+            w(
+                "split_sentence",
+                obvious=", ".join(matrix.codebook.label(c, w.lang).lower() for c in obvious),
+                obvious_share=w.share(obv["primary_share"]),
+                ci=w("ci"),
+                obvious_lo=w.share(obv["primary_low"]),
+                obvious_hi=w.share(obv["primary_high"]),
+                fixable_share=w.share(fix["primary_share"]),
+                fixable_lo=w.share(fix["primary_low"]),
+                fixable_hi=w.share(fix["primary_high"]),
+                fixable_money=w.money(fix["money_at_risk"]),
             )
         )
-        fruits = matrix.low_hanging_fruit()
-        # a reason mentioned but never the main one carries no money: not a fruit to pick
-        fruits = fruits[fruits["money_at_risk"] > 0].head(3)
-        blocks.append(heading(w("fruits")))
-        rows = [
-            [
-                str(r.rank),
-                matrix.codebook.label(r.code, w.lang),
-                matrix.codebook.owner_of(r.code, w.lang) or "",
-                f"{w.money(r.money_at_risk)} ({w.interval(r.money_low, r.money_high, 'money')})",
-                w.share(r.primary_share, 1),
-            ]
-            for r in fruits.itertuples(index=False)
+    ]
+    fruits = matrix.low_hanging_fruit()
+    # a reason mentioned but never the main one carries no money: not a fruit to pick
+    fruits = fruits[fruits["money_at_risk"] > 0].head(3)
+    blocks.append(heading(w("fruits")))
+    rows = [
+        [
+            str(r.rank),
+            matrix.codebook.label(r.code, w.lang),
+            matrix.codebook.owner_of(r.code, w.lang) or "",
+            f"{w.money(r.money_at_risk)} ({w.interval(r.money_low, r.money_high, 'money')})",
+            w.share(r.primary_share, 1),
         ]
-        cols = ["col_rank", "col_reason", "col_owner", "col_money_ci", "col_main_reason_share"]
-        blocks.append(
-            table(
-                [w(c) for c in cols],
-                rows,
-                align=["right", "left", "left", "right", "right"],
-                widths=["auto", "1fr", "1fr", "auto", "auto"],
-            )
+        for r in fruits.itertuples(index=False)
+    ]
+    cols = ["col_rank", "col_reason", "col_owner", "col_money_ci", "col_main_reason_share"]
+    blocks.append(
+        table(
+            [w(c) for c in cols],
+            rows,
+            align=["right", "left", "left", "right", "right"],
+            widths=["auto", "1fr", "1fr", "auto", "auto"],
         )
-    else:
-        blocks.append(note(w("not_run", what=w("no_matrix"))))
+    )
+    return blocks, fruits
 
+
+def _next_steps(
+    w: Words,
+    matrix: RetentionMatrix | None,
+    fruits: pd.DataFrame | None,
+    scores: pd.DataFrame | None,
+    threshold: float,
+    horizon: int,
+    fielding: dict[str, Any] | None,
+    *,
+    has_sample: bool,
+    titles: dict[str, str],
+) -> list[str]:
+    """What to do next: pick the fruits, act on the costliest segments, finish fielding, rerun."""
     steps = []
-    if fruits is not None:
+    if fruits is not None and matrix is not None:
         steps += [
             w(
                 "step_fruit",
-                owner=matrix.codebook.owner_of(r.code, w.lang) or "—",  # type: ignore[union-attr]
-                reason=matrix.codebook.label(r.code, w.lang),  # type: ignore[union-attr]
+                owner=matrix.codebook.owner_of(r.code, w.lang) or "—",
+                reason=matrix.codebook.label(r.code, w.lang),
                 money=w.money(r.money_at_risk),
             )
             for r in fruits.itertuples(index=False)
@@ -257,9 +302,7 @@ def summary_section(
             )
         )
     steps.append(w("step_rerun", horizon=horizon))
-    blocks.append(heading(w("next_steps")))
-    blocks.append({"type": "list", "items": steps, "numbered": True})
-    return section("summary", w("summary"), blocks)
+    return steps
 
 
 # -------------------------------------------------------------------------------- segments

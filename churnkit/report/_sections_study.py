@@ -42,37 +42,7 @@ def interviews_section(
     """Sample design, fielding status, coding reliability and saturation."""
     blocks: list[Block] = [heading(w("sample_design"))]
     if sample is not None:
-        strata = sample["strata"]
-        params = sample.get("params", {})
-        by = ", ".join(w.strings.get(f"stratum_{s}", str(s)) for s in params.get("strata", []))
-        blocks.append(para(w("sample_intro", strata=by, seed=sample.get("seed", "–"))))
-        rows = [
-            [
-                _stratum(w, r, params.get("strata", [])),
-                w.num(r["eligible"]),
-                w.num(r["quota"]),
-                w.num(r["weight"], 1),
-                w.num(r["reserves"]),
-            ]
-            for r in strata.to_dict("records")
-        ]
-        cols = ["col_stratum", "col_eligible", "col_quota", "col_weight", "col_reserves"]
-        blocks.append(table([w(c) for c in cols], rows, widths=["1fr", *["auto"] * 4]))
-        report = sample.get("frame_report")
-        if report is not None and len(report):
-            hit = report[report["excluded"] > 0]
-            if len(hit):
-                blocks.append(heading(w("exclusions")))
-                rows = [
-                    [
-                        w.strings.get(f"excl_{r.get('reason')}", str(r["description"])),
-                        w.num(r["excluded"]),
-                    ]
-                    for r in hit.to_dict("records")
-                ]
-                blocks.append(
-                    table([w("col_exclusion"), w("col_rows")], rows, widths=["1fr", "auto"])
-                )
+        blocks += _sample_blocks(w, sample)
     else:
         blocks.append(note(w("not_run", what=w("no_sample"))))
 
@@ -86,57 +56,103 @@ def interviews_section(
 
     blocks.append(heading(w("reliability")))
     if reliability is not None and len(reliability):
-        primary = reliability[reliability["code"] == "(primary)"]
-        codes = reliability[reliability["code"] != "(primary)"]
-        if len(primary):
-            p = primary.iloc[0]
-            blocks.append(
-                para(
-                    w(
-                        "reliability_sentence",
-                        alpha=w.num(p["alpha"], 2),
-                        n_units=w.num(p["n_units"]),
-                        n_coders=w.num(p["n_coders"]),
-                        flagged=w.num(int(codes["flag"].sum())),
-                    )
-                )
-            )
-        rows = [
-            [
-                str(r["code"]),
-                w.num(r["alpha"], 2),
-                w.share(r["percent_agreement"]),
-                w.num(r["n_units"]),
-            ]
-            for r in reliability.to_dict("records")
-        ]
-        cols = [w("col_code"), w("col_alpha"), w("col_agreement"), w("col_n")]
-        blocks.append(table(cols, rows, widths=["1fr", "auto", "auto", "auto"]))
+        blocks += _reliability_blocks(w, reliability)
     else:
         blocks.append(note(w("not_run", what=w("no_reliability"))))
 
     blocks.append(heading(w("saturation")))
     if saturation is not None and len(saturation):
-        from churnkit.coding._saturation import plot_saturation, saturation_sentence
-
-        sentence = saturation_sentence(saturation, lang=w.lang)
-        blocks.append(para(sentence))
-
-        def draw(ax: Any) -> None:
-            plot_saturation(saturation, ax=ax)
-            # the sentence above is the title; the words in the report's language
-            ax.set_title("")
-            ax.set_xlabel(w("interviews_held"))
-            ax.set_ylabel(w("themes_heard"))
-            if ax.get_legend() is not None:
-                handles, _ = ax.get_legend_handles_labels()
-                ax.legend(handles, [w("new_theme")], loc="lower right")
-
-        path = save_svg(draw, folder / "figures" / "saturation.svg", (7, 3))
-        blocks.append(figure(path, folder, w("fig_saturation"), 75))
+        blocks += _saturation_blocks(w, folder, saturation)
     else:
         blocks.append(note(w("not_run", what=w("no_saturation"))))
     return section("interviews", w("interviews"), blocks)
+
+
+def _sample_blocks(w: Words, sample: dict[str, Any]) -> list[Block]:
+    """How the sample was drawn: strata with sizes, quotas, weights; the exclusions."""
+    strata = sample["strata"]
+    params = sample.get("params", {})
+    by = ", ".join(w.strings.get(f"stratum_{s}", str(s)) for s in params.get("strata", []))
+    blocks = [para(w("sample_intro", strata=by, seed=sample.get("seed", "–")))]
+    rows = [
+        [
+            _stratum(w, r, params.get("strata", [])),
+            w.num(r["eligible"]),
+            w.num(r["quota"]),
+            w.num(r["weight"], 1),
+            w.num(r["reserves"]),
+        ]
+        for r in strata.to_dict("records")
+    ]
+    cols = ["col_stratum", "col_eligible", "col_quota", "col_weight", "col_reserves"]
+    blocks.append(table([w(c) for c in cols], rows, widths=["1fr", *["auto"] * 4]))
+    report = sample.get("frame_report")
+    if report is not None and len(report):
+        hit = report[report["excluded"] > 0]
+        if len(hit):
+            blocks.append(heading(w("exclusions")))
+            rows = [
+                [
+                    w.strings.get(f"excl_{r.get('reason')}", str(r["description"])),
+                    w.num(r["excluded"]),
+                ]
+                for r in hit.to_dict("records")
+            ]
+            blocks.append(table([w("col_exclusion"), w("col_rows")], rows, widths=["1fr", "auto"]))
+    return blocks
+
+
+def _reliability_blocks(w: Words, reliability: pd.DataFrame) -> list[Block]:
+    """Agreement between coders: the primary code's alpha in a sentence, then every code's."""
+    blocks: list[Block] = []
+    primary = reliability[reliability["code"] == "(primary)"]
+    codes = reliability[reliability["code"] != "(primary)"]
+    if len(primary):
+        p = primary.iloc[0]
+        blocks.append(
+            para(
+                w(
+                    "reliability_sentence",
+                    alpha=w.num(p["alpha"], 2),
+                    n_units=w.num(p["n_units"]),
+                    n_coders=w.num(p["n_coders"]),
+                    flagged=w.num(int(codes["flag"].sum())),
+                )
+            )
+        )
+    rows = [
+        [
+            str(r["code"]),
+            w.num(r["alpha"], 2),
+            w.share(r["percent_agreement"]),
+            w.num(r["n_units"]),
+        ]
+        for r in reliability.to_dict("records")
+    ]
+    cols = [w("col_code"), w("col_alpha"), w("col_agreement"), w("col_n")]
+    blocks.append(table(cols, rows, widths=["1fr", "auto", "auto", "auto"]))
+    return blocks
+
+
+def _saturation_blocks(w: Words, folder: Path, saturation: pd.DataFrame) -> list[Block]:
+    """The saturation sentence and curve."""
+    from churnkit.coding._saturation import plot_saturation, saturation_sentence
+
+    def draw(ax: Any) -> None:
+        plot_saturation(saturation, ax=ax)
+        # the sentence above is the title; the words in the report's language
+        ax.set_title("")
+        ax.set_xlabel(w("interviews_held"))
+        ax.set_ylabel(w("themes_heard"))
+        if ax.get_legend() is not None:
+            handles, _ = ax.get_legend_handles_labels()
+            ax.legend(handles, [w("new_theme")], loc="lower right")
+
+    path = save_svg(draw, folder / "figures" / "saturation.svg", (7, 3))
+    return [
+        para(saturation_sentence(saturation, lang=w.lang)),
+        figure(path, folder, w("fig_saturation"), 75),
+    ]
 
 
 def _stratum(w: Words, row: dict[str, Any], columns: list[str]) -> str:
