@@ -20,14 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from churnkit._version import __version__
 from churnkit.core._errors import ChurnkitError, ConfigError
 from churnkit.models._calibration import Calibrator, DriftCorrection
 from churnkit.models._gbm import (
@@ -49,7 +47,6 @@ __all__ = ["ChurnModel"]
 
 # model population -> value of build_features' ``population`` column
 POPULATION_CODES: dict[str, str] = {"first_time": "first_time", "loyal": "repeat"}
-_FORMAT = 1
 # columns of ChurnModel.score, in order (other stages read them by name)
 SCORE_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -68,8 +65,6 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "model_version",
     "scored_at",
 )
-# dependencies whose major version must match between save and load
-_VERSIONED: tuple[str, ...] = ("churnkit", "lightgbm", "lifelines", "numpy", "pandas")
 
 
 class ChurnModel:
@@ -215,6 +210,26 @@ class ChurnModel:
             Training waits are censored at the held-out cutoff here, so no survival training
             row looks past it.
         """
+        self._check_fit_inputs(features, target)
+        self.schema_ = feature_schema(features)
+        # masks, not row subsets: each subset of a wide table would be a copy of it
+        churned = features["churned"].to_numpy(dtype=float)
+        population = features["population"].to_numpy()
+        self.boosters_: dict[str, lgb.Booster] = {}
+        self.calibrators_: dict[str, Calibrator] = {}
+        self.drifts_: dict[str, DriftCorrection] = {}
+        self.training_cutoffs_: dict[str, list[pd.Timestamp]] = {}
+        self.calibration_cutoff_: dict[str, pd.Timestamp] = {}
+        self.survival_: dict[str, SurvivalChurn] = {}
+        report = []
+        for name in self.populations:
+            rows = ~np.isnan(churned) & (population == POPULATION_CODES[name])
+            report.append(self._fit_population(name, features, target, churned, rows))
+        self.validation_ = pd.DataFrame(report)
+        self.version_ = self._fingerprint()
+        return self
+
+    def _check_fit_inputs(self, features: pd.DataFrame, target: pd.DataFrame | None) -> None:
         self._check_params()
         if self.survival and target is None:
             raise ChurnkitError(
@@ -228,94 +243,102 @@ class ChurnModel:
                 f"the feature table lacks {missing}; build it with build_features(log, "
                 f"cutoffs, horizon={self.horizon})."
             )
-        self.schema_ = feature_schema(features)
-        # masks, not row subsets: each subset of a wide table would be a copy of it
-        churned = features["churned"].to_numpy(dtype=float)
-        population = features["population"].to_numpy()
+
+    def _split_cutoffs(self, name: str, cutoffs: Any) -> tuple[pd.Timestamp, list[pd.Timestamp]]:
+        """The held-out (latest labelled) cutoff and the cutoffs whose windows end by it."""
+        horizon = pd.Timedelta(days=self.horizon)
+        cutoffs = sorted(cutoffs.unique())
+        if not cutoffs:
+            raise ChurnkitError(
+                f"no labelled {name} customers: every cutoff's {self.horizon}-day window "
+                "runs past the end of the data. Use earlier cutoffs."
+            )
+        held_out = pd.Timestamp(cutoffs[-1])
+        train_cutoffs = [pd.Timestamp(c) for c in cutoffs if c + horizon <= held_out]
+        if not train_cutoffs:
+            raise ChurnkitError(
+                f"{name}: the held-out cutoff is {held_out.date()}, and no labelled cutoff "
+                f"ends its {self.horizon}-day window by then. Add a cutoff on or before "
+                f"{(held_out - horizon).date()}."
+            )
+        return held_out, train_cutoffs
+
+    def _fit_population(
+        self,
+        name: str,
+        features: pd.DataFrame,
+        target: pd.DataFrame | None,
+        churned: np.ndarray,
+        rows: np.ndarray,
+    ) -> dict[str, Any]:
+        """Booster, calibration, level correction (and survival) of one population; its
+        held-out figures."""
+        cutoff = features["cutoff"]
+        held_out, train_cutoffs = self._split_cutoffs(name, cutoff[rows])
+        train = rows & cutoff.isin(train_cutoffs).to_numpy()
+        valid = rows & (cutoff == held_out).to_numpy()
+        x_valid = design_matrix(features, self.schema_, valid)
+        y_valid = churned[valid]
+        booster = train_booster(
+            design_matrix(features, self.schema_, train),
+            churned[train],
+            x_valid,
+            y_valid,
+            params=self.params,
+            num_boost_round=self.num_boost_round,
+            early_stopping_rounds=self.early_stopping_rounds,
+            seed=self.random_state,
+        )
+        raw = predict(booster, x_valid)
+        calibrator = Calibrator(self.calibration).fit(raw, y_valid)
+        rates = pd.Series(churned[rows]).groupby(cutoff[rows].to_numpy()).agg(["mean", "size"])
+        self.drifts_[name] = DriftCorrection(self.drift_trend).fit(
+            rates.index, rates["mean"], rates["size"]
+        )
+        extra: dict[str, Any] = {}
+        if target is not None and self.survival:
+            extra = self._fit_survival(name, features, target, train, valid, held_out)
+        self.boosters_[name] = booster
+        self.calibrators_[name] = calibrator
+        self.training_cutoffs_[name] = train_cutoffs
+        self.calibration_cutoff_[name] = held_out
+        return {
+            "population": name,
+            "cutoff": held_out,
+            "n": int(valid.sum()),
+            "base_rate": float(y_valid.mean()),
+            "roc_auc": roc_auc(y_valid, raw),
+            "ece_raw": expected_calibration_error(y_valid, raw),
+            "ece_calibrated": expected_calibration_error(y_valid, calibrator.transform(raw)),
+            "best_iteration": int(booster.best_iteration),
+            **extra,
+        }
+
+    def _fit_survival(
+        self,
+        name: str,
+        features: pd.DataFrame,
+        target: pd.DataFrame,
+        train: np.ndarray,
+        valid: np.ndarray,
+        held_out: pd.Timestamp,
+    ) -> dict[str, Any]:
+        """The survival model of one population; its held-out figures."""
         cutoff = features["cutoff"]
         horizon = pd.Timedelta(days=self.horizon)
-        self.boosters_: dict[str, lgb.Booster] = {}
-        self.calibrators_: dict[str, Calibrator] = {}
-        self.drifts_: dict[str, DriftCorrection] = {}
-        self.training_cutoffs_: dict[str, list[pd.Timestamp]] = {}
-        self.calibration_cutoff_: dict[str, pd.Timestamp] = {}
-        self.survival_: dict[str, SurvivalChurn] = {}
-        report = []
-        for name in self.populations:
-            rows = ~np.isnan(churned) & (population == POPULATION_CODES[name])
-            cutoffs = sorted(cutoff[rows].unique())
-            if not cutoffs:
-                raise ChurnkitError(
-                    f"no labelled {name} customers: every cutoff's {self.horizon}-day window "
-                    "runs past the end of the data. Use earlier cutoffs."
-                )
-            held_out = pd.Timestamp(cutoffs[-1])
-            train_cutoffs = [pd.Timestamp(c) for c in cutoffs if c + horizon <= held_out]
-            if not train_cutoffs:
-                raise ChurnkitError(
-                    f"{name}: the held-out cutoff is {held_out.date()}, and no labelled cutoff "
-                    f"ends its {self.horizon}-day window by then. Add a cutoff on or before "
-                    f"{(held_out - horizon).date()}."
-                )
-            train = rows & cutoff.isin(train_cutoffs).to_numpy()
-            valid = rows & (cutoff == held_out).to_numpy()
-            x_valid = design_matrix(features, self.schema_, valid)
-            y_valid = churned[valid]
-            booster = train_booster(
-                design_matrix(features, self.schema_, train),
-                churned[train],
-                x_valid,
-                y_valid,
-                params=self.params,
-                num_boost_round=self.num_boost_round,
-                early_stopping_rounds=self.early_stopping_rounds,
-                seed=self.random_state,
-            )
-            raw = predict(booster, x_valid)
-            calibrator = Calibrator(self.calibration).fit(raw, y_valid)
-            rates = pd.Series(churned[rows]).groupby(cutoff[rows].to_numpy()).agg(["mean", "size"])
-            self.drifts_[name] = DriftCorrection(self.drift_trend).fit(
-                rates.index, rates["mean"], rates["size"]
-            )
-            extra: dict[str, Any] = {}
-            if target is not None and self.survival:
-                t_train = censor(target.loc[features.index[train]], cutoff[train], held_out)
-                t_valid = censor(
-                    target.loc[features.index[valid]], cutoff[valid], held_out + horizon
-                )
-                surv = SurvivalChurn(self.horizon, random_state=self.random_state)
-                used = [c for c in features.columns if c in SURVIVAL_INPUTS]
-                self.survival_[name] = surv.fit(
-                    features.loc[train, used], t_train, features.loc[valid, used], t_valid
-                )
-                chosen = surv.validation_[surv.validation_["chosen"]].iloc[0]
-                extra = {
-                    "survival_kind": surv.kind_,
-                    "survival_ibs": float(chosen["ibs"]),
-                    "survival_c_index": float(chosen["c_index"]),
-                }
-            self.boosters_[name] = booster
-            self.calibrators_[name] = calibrator
-            self.training_cutoffs_[name] = train_cutoffs
-            self.calibration_cutoff_[name] = held_out
-            report.append(
-                {
-                    "population": name,
-                    "cutoff": held_out,
-                    "n": int(valid.sum()),
-                    "base_rate": float(y_valid.mean()),
-                    "roc_auc": roc_auc(y_valid, raw),
-                    "ece_raw": expected_calibration_error(y_valid, raw),
-                    "ece_calibrated": expected_calibration_error(
-                        y_valid, calibrator.transform(raw)
-                    ),
-                    "best_iteration": int(booster.best_iteration),
-                    **extra,
-                }
-            )
-        self.validation_ = pd.DataFrame(report)
-        self.version_ = self._fingerprint()
-        return self
+        t_train = censor(target.loc[features.index[train]], cutoff[train], held_out)
+        t_valid = censor(target.loc[features.index[valid]], cutoff[valid], held_out + horizon)
+        surv = SurvivalChurn(self.horizon, random_state=self.random_state)
+        used = [c for c in features.columns if c in SURVIVAL_INPUTS]
+        self.survival_[name] = surv.fit(
+            features.loc[train, used], t_train, features.loc[valid, used], t_valid
+        )
+        chosen = surv.validation_[surv.validation_["chosen"]].iloc[0]
+        return {
+            "survival_kind": surv.kind_,
+            "survival_ibs": float(chosen["ibs"]),
+            "survival_c_index": float(chosen["c_index"]),
+        }
 
     def _fingerprint(self) -> str:
         digest = hashlib.sha256()
@@ -463,56 +486,9 @@ class ChurnModel:
             model does not cover are left out and counted in ``attrs["excluded"]``
             (population -> customers).
         """
-        from churnkit.models._baselines import btyd_scores
-        from churnkit.models._drivers import phrase_drivers
+        from churnkit.models._scoring import score_customers
 
-        self._check_fitted()
-        if drivers not in ("high", "all", "none"):
-            raise ChurnkitError(f"drivers must be 'high', 'all' or 'none', got {drivers!r}.")
-        at = pd.Timestamp(at).normalize()
-        features = self.features(log, [at], labelled=False)
-        codes = [POPULATION_CODES[p] for p in self.boosters_]
-        covered = features["population"].isin(codes).to_numpy()
-        names = {code: name for name, code in POPULATION_CODES.items()}
-        excluded = features.loc[~covered, "population"].astype(str).map(names).value_counts()
-        features = features[covered].reset_index(drop=True)
-        p = self.predict_proba(features)
-        lo, hi = self.risk_bands
-        value = btyd_scores(log, at, self.horizon)["expected_revenue"]
-        out = pd.DataFrame(
-            {
-                "customer_id": features["customer_id"],
-                "population": features["population"].astype(str).map(names),
-                "segment": features.get("segment", pd.NA),
-                "p_churn": p,
-                "p_churn_survival": self.predict_survival(features, [self.horizon])[:, 0],
-                "risk_band": pd.Categorical(
-                    np.select([p >= hi, p >= lo], ["high", "medium"], "low"),
-                    categories=["low", "medium", "high"],
-                    ordered=True,
-                ),
-                "expected_days_to_next_order": self._expected_days(features),
-                "expected_revenue_12m": features["customer_id"].map(value).to_numpy(dtype=float),
-            }
-        )
-        out["value_at_risk"] = out["p_churn"] * out["expected_revenue_12m"]
-        chosen = np.zeros(len(out), dtype=bool)
-        if drivers != "none":
-            chosen = (out["risk_band"] == "high").to_numpy() if drivers == "high" else ~chosen
-        if chosen.sum() > max_drivers:
-            order = np.argsort(
-                -np.where(chosen, out["value_at_risk"].fillna(0), -np.inf), kind="stable"
-            )
-            chosen = np.zeros(len(out), dtype=bool)
-            chosen[order[:max_drivers]] = True
-        # more candidates than three: features that read alike are said once
-        words = phrase_drivers(features, self.drivers(features[chosen], k=6), lang=lang)
-        out = out.join(words.reindex(out.index))
-        out["model_version"] = self.version_
-        out["scored_at"] = at
-        out = out[list(SCORE_COLUMNS)]
-        out.attrs["excluded"] = {str(k): int(v) for k, v in excluded.items()}
-        return out
+        return score_customers(self, log, at, drivers=drivers, max_drivers=max_drivers, lang=lang)
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -521,30 +497,9 @@ class ChurnModel:
         ``model.json`` holds the parameters, calibration, level correction, survival models,
         validation figures and the versions of churnkit and its model libraries.
         """
-        self._check_fitted()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, booster in self.boosters_.items():
-            booster.save_model(str(folder / f"gbm_{name}.txt"))
-        meta = {
-            "format": _FORMAT,
-            "version": self.version_,
-            "params": {k: v for k, v in self.__dict__.items() if not k.endswith("_")},
-            "schema": self.schema_,
-            "calibrators": {k: v.to_dict() for k, v in self.calibrators_.items()},
-            "drifts": {k: v.to_dict() for k, v in self.drifts_.items()},
-            "survival": {k: v.to_dict() for k, v in self.survival_.items()},
-            "training_cutoffs": {
-                k: [str(c.date()) for c in v] for k, v in self.training_cutoffs_.items()
-            },
-            "calibration_cutoff": {k: str(v.date()) for k, v in self.calibration_cutoff_.items()},
-            "validation": json.loads(self.validation_.to_json(orient="records", date_format="iso")),
-            "versions": _versions(),
-        }
-        meta["params"]["populations"] = list(self.populations)
-        meta["params"]["risk_bands"] = list(self.risk_bands)
-        (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        return folder
+        from churnkit.models._persistence import save_model
+
+        return save_model(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ChurnModel:
@@ -553,65 +508,6 @@ class ChurnModel:
         Warns (``UserWarning``) when a library it depends on has a different major version
         than when the model was saved: the model may then predict differently.
         """
-        import lightgbm as lgb
+        from churnkit.models._persistence import load_model
 
-        folder = Path(path)
-        meta_file = folder / "model.json"
-        if not meta_file.is_file():
-            raise ChurnkitError(f"{folder} holds no model.json; pass a folder written by save().")
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        if meta.get("format") != _FORMAT:
-            raise ChurnkitError(
-                f"{meta_file} has model format {meta.get('format')!r}; this churnkit reads "
-                f"format {_FORMAT}. Refit the model with this version."
-            )
-        _check_versions(meta.get("versions", {}), meta_file)
-        params = meta["params"]
-        params["populations"] = tuple(params["populations"])
-        params["risk_bands"] = tuple(params["risk_bands"])
-        model = cls(**params)
-        model.schema_ = meta["schema"]
-        model.boosters_ = {
-            name: lgb.Booster(model_file=str(folder / f"gbm_{name}.txt"))
-            for name in meta["calibrators"]
-        }
-        model.calibrators_ = {k: Calibrator.from_dict(v) for k, v in meta["calibrators"].items()}
-        model.drifts_ = {k: DriftCorrection.from_dict(v) for k, v in meta["drifts"].items()}
-        model.survival_ = {k: SurvivalChurn.from_dict(v) for k, v in meta["survival"].items()}
-        model.training_cutoffs_ = {
-            k: [pd.Timestamp(c) for c in v] for k, v in meta["training_cutoffs"].items()
-        }
-        model.calibration_cutoff_ = {
-            k: pd.Timestamp(v) for k, v in meta["calibration_cutoff"].items()
-        }
-        model.validation_ = pd.DataFrame(meta["validation"])
-        if "cutoff" in model.validation_:
-            model.validation_["cutoff"] = pd.to_datetime(model.validation_["cutoff"])
-        model.version_ = meta["version"]
-        return model
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"churnkit": __version__}
-    for name in _VERSIONED[1:]:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "missing"
-    return found
-
-
-def _check_versions(saved: dict[str, str], source: Path) -> None:
-    now = _versions()
-    for name in _VERSIONED:
-        then = saved.get(name)
-        if then is None or then.split(".")[0] != now[name].split(".")[0]:
-            warnings.warn(
-                f"{source} was saved with {name} {then}, this environment has {now[name]}; "
-                "a different major version may predict differently. Refit the model, or "
-                f"install {name}=={then} to reproduce its scores.",
-                UserWarning,
-                stacklevel=3,
-            )
+        return load_model(cls, path)
