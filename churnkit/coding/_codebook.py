@@ -298,56 +298,16 @@ class Codebook:
         return out
 
     def _build(self, cid: str, entry: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> Code:
-        unknown = set(entry) - _CODE_KEYS
-        if unknown:
-            raise self._fail(
-                cid, sorted(unknown)[0], f"unknown key; allowed keys: {sorted(_CODE_KEYS)}"
-            )
-        for key in _REQUIRED_CODE_KEYS:
-            if key not in entry:
-                raise self._fail(
-                    cid, key, "missing; every code needs " + ", ".join(_REQUIRED_CODE_KEYS)
-                )
+        self._check_keys(cid, entry)
         theme_id = cid.split(".")[0]
         theme = by_id.get(theme_id)
         if theme is None:
             raise self._fail(
                 cid, "id", f"its theme {theme_id!r} is not defined; add a code with id {theme_id!r}"
             )
-        group = entry.get("group", theme.get("group") if theme is not entry else None)
-        if group not in GROUPS:
-            raise self._fail(
-                cid, "group", f"{group!r} is not a known group; use one of {list(GROUPS)}"
-            )
-        if theme is not entry and group != theme.get("group"):
-            raise self._fail(
-                cid,
-                "group",
-                f"{group!r} differs from its theme's group {theme.get('group')!r}; a sub-code inherits its theme's group",
-            )
-        owner = entry.get("owner", theme.get("owner"))
-        effort = entry.get("effort", theme.get("effort"))
+        group = self._group(cid, entry, theme)
         languages = self._data["languages"]
-        if group == "fixable":
-            # one text for every language, or one per language like a label
-            if isinstance(owner, str):
-                owner = dict.fromkeys(languages, owner)
-            if not isinstance(owner, dict) or any(
-                not isinstance(owner.get(lang), str) or not owner[lang].strip()
-                for lang in languages
-            ):
-                raise self._fail(
-                    cid,
-                    "owner",
-                    f"missing; a fixable code needs the team that owns the fix, in every language "
-                    f"{languages} or one text for all, e.g. {{ru: Команда приложения, en: Mobile app team}}",
-                )
-            if effort not in EFFORTS:
-                raise self._fail(
-                    cid,
-                    "effort",
-                    f"{effort!r} is not one of {list(EFFORTS)}; a fixable code needs an effort",
-                )
+        owner, effort = self._owner_and_effort(cid, entry, theme, group, languages)
         label = entry["label"]
         if not isinstance(label, dict) or any(
             not isinstance(label.get(lang), str) for lang in languages
@@ -371,8 +331,8 @@ class Codebook:
             label={lang: label[lang] for lang in languages},
             definition=entry["definition"],
             group=group,
-            owner={lang: owner[lang] for lang in languages} if group == "fixable" else None,
-            effort=effort if group == "fixable" else None,
+            owner=owner,
+            effort=effort,
             include=tuple(entry["include"]),
             exclude=tuple(entry["exclude"]),
             patterns=self._lang_lists(entry["patterns"], cid, "patterns"),
@@ -380,6 +340,66 @@ class Codebook:
             topics=self._lang_lists(entry.get("topics"), cid, "topics"),
             deniable=deniable,
         )
+
+    def _check_keys(self, cid: str, entry: dict[str, Any]) -> None:
+        unknown = set(entry) - _CODE_KEYS
+        if unknown:
+            raise self._fail(
+                cid, sorted(unknown)[0], f"unknown key; allowed keys: {sorted(_CODE_KEYS)}"
+            )
+        for key in _REQUIRED_CODE_KEYS:
+            if key not in entry:
+                raise self._fail(
+                    cid, key, "missing; every code needs " + ", ".join(_REQUIRED_CODE_KEYS)
+                )
+
+    def _group(self, cid: str, entry: dict[str, Any], theme: dict[str, Any]) -> str:
+        """The code's group: its own or its theme's, which a sub-code must not contradict."""
+        group = entry.get("group", theme.get("group") if theme is not entry else None)
+        if group not in GROUPS:
+            raise self._fail(
+                cid, "group", f"{group!r} is not a known group; use one of {list(GROUPS)}"
+            )
+        if theme is not entry and group != theme.get("group"):
+            raise self._fail(
+                cid,
+                "group",
+                f"{group!r} differs from its theme's group {theme.get('group')!r}; a sub-code inherits its theme's group",
+            )
+        return group
+
+    def _owner_and_effort(
+        self,
+        cid: str,
+        entry: dict[str, Any],
+        theme: dict[str, Any],
+        group: str,
+        languages: list[str],
+    ) -> tuple[dict[str, str] | None, str | None]:
+        """Who owns the fix and how hard it is, per language: fixable codes only."""
+        if group != "fixable":
+            return None, None
+        owner = entry.get("owner", theme.get("owner"))
+        effort = entry.get("effort", theme.get("effort"))
+        # one text for every language, or one per language like a label
+        if isinstance(owner, str):
+            owner = dict.fromkeys(languages, owner)
+        if not isinstance(owner, dict) or any(
+            not isinstance(owner.get(lang), str) or not owner[lang].strip() for lang in languages
+        ):
+            raise self._fail(
+                cid,
+                "owner",
+                f"missing; a fixable code needs the team that owns the fix, in every language "
+                f"{languages} or one text for all, e.g. {{ru: Команда приложения, en: Mobile app team}}",
+            )
+        if effort not in EFFORTS:
+            raise self._fail(
+                cid,
+                "effort",
+                f"{effort!r} is not one of {list(EFFORTS)}; a fixable code needs an effort",
+            )
+        return {lang: owner[lang] for lang in languages}, effort
 
     def _cues(self, key: str, langs: list[str]) -> list[str]:
         lists = self._lang_lists(self._data.get(key, {}), None, key)

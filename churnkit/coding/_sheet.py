@@ -223,22 +223,56 @@ def read_coding_sheets(
 def _read_sheet(
     wb: Any, path: Path, book: Codebook, seen: dict[tuple[str, Any], str]
 ) -> list[tuple[Any, ...]]:
-    from openpyxl.utils import get_column_letter
-
+    """Rows ``(coder, answer_id, code, is_primary, file, row)`` of one workbook's sheet."""
     if SHEET not in wb.sheetnames:
         raise DataValidationError(
             f"{path}: no sheet {SHEET!r} (sheets: {wb.sheetnames}); use the workbook written by "
             "`churnkit coding-sheet` and keep its sheet names"
         )
-    ws = wb[SHEET]
     where = f"{path}, sheet {SHEET!r}"
-    values = ws.iter_rows(values_only=True)
+    values = wb[SHEET].iter_rows(values_only=True)
     header = [None if h is None else str(h).strip() for h in next(values, ())]
+    id_at, slots = _sheet_columns(header, where)
+    out: list[tuple[Any, ...]] = []
+    ids: dict[Any, int] = {}
+    for r, row in enumerate(values, start=2):
+        row = tuple(row) + (None,) * (len(header) - len(row))
+        cells = {i: _cell_text(v) for i, v in enumerate(row)}
+        answer_id = row[id_at]
+        if not _has_answer(answer_id, cells, slots, where, r, id_at):
+            continue  # a blank line
+        if answer_id in ids:
+            raise DataValidationError(
+                f"{where}, row {r}, cell {_cell(id_at, r)}: answer id "
+                f"{answer_id!r} repeats row {ids[answer_id]}; each answer must have one row"
+            )
+        ids[answer_id] = r
+        for coder, cols in slots.items():
+            codes_here = _coder_codes(coder, cols, cells, book, where, r)
+            if not codes_here:
+                continue
+            key = (coder, answer_id)
+            if key in seen:
+                raise DataValidationError(
+                    f"{where}, row {r}: coder {coder!r} coded answer {answer_id!r} here and in "
+                    f"{seen[key]}; keep one coding per coder and answer (or rename a coder)"
+                )
+            seen[key] = f"{path}, row {r}"
+            out += [
+                (coder, answer_id, code, i == cols[0][1], str(path), r)
+                for code, i in codes_here.items()
+            ]
+    return out
+
+
+def _sheet_columns(
+    header: list[str | None], where: str
+) -> tuple[int, dict[str, list[tuple[int, int]]]]:
+    """The answer id's column, and per coder the (slot number, column) of each code column."""
     if ID_HEADER not in header:
         raise DataValidationError(
             f"{where}, row 1: no {ID_HEADER!r} column header (found {header}); restore the header row"
         )
-    id_at = header.index(ID_HEADER)
     slots: dict[str, list[tuple[int, int]]] = {}  # coder -> [(slot number, column index)]
     for i, h in enumerate(header):
         m = _CODER_HEADER.match(h or "")
@@ -256,62 +290,67 @@ def _read_sheet(
                 f"{where}, row 1: coder {coder!r} has code columns but no '{coder} primary' column"
             )
         cols.sort()
+    return header.index(ID_HEADER), slots
 
-    out: list[tuple[Any, ...]] = []
-    ids: dict[Any, int] = {}
-    for r, row in enumerate(values, start=2):
-        row = tuple(row) + (None,) * (len(header) - len(row))
-        cells = {i: _cell_text(v) for i, v in enumerate(row)}
-        answer_id = row[id_at]
-        if answer_id is None or (isinstance(answer_id, str) and not answer_id.strip()):
-            if any(cells[i] for cols in slots.values() for _, i in cols):
-                raise DataValidationError(
-                    f"{where}, row {r}, cell {get_column_letter(id_at + 1)}{r}: the answer id is "
-                    "empty but the row has codes; restore the id"
-                )
-            continue  # a blank line
-        if answer_id in ids:
+
+def _has_answer(
+    answer_id: Any,
+    cells: dict[int, str],
+    slots: dict[str, list[tuple[int, int]]],
+    where: str,
+    r: int,
+    id_at: int,
+) -> bool:
+    """False for a blank line; an empty id beside codes is an error."""
+    if answer_id is None or (isinstance(answer_id, str) and not answer_id.strip()):
+        if any(cells[i] for cols in slots.values() for _, i in cols):
             raise DataValidationError(
-                f"{where}, row {r}, cell {get_column_letter(id_at + 1)}{r}: answer id "
-                f"{answer_id!r} repeats row {ids[answer_id]}; each answer must have one row"
+                f"{where}, row {r}, cell {_cell(id_at, r)}: the answer id is "
+                "empty but the row has codes; restore the id"
             )
-        ids[answer_id] = r
-        for coder, cols in slots.items():
-            given = [(n, i, cells[i]) for n, i in cols if cells[i]]
-            if not given:
-                continue
-            ref = {i: f"{get_column_letter(i + 1)}{r}" for _, i, _ in given}
-            primary_col = cols[0][1]
-            if not cells[primary_col]:
-                raise DataValidationError(
-                    f"{where}, row {r}, cell {get_column_letter(primary_col + 1)}{r}: coder "
-                    f"{coder!r} gave codes but no primary code; fill '{coder} primary'"
-                )
-            codes_here: dict[str, int] = {}
-            for _, i, code in given:
-                if code not in book:
-                    raise DataValidationError(
-                        f"{where}, row {r}, cell {ref[i]}: {code!r} is not a code of codebook "
-                        f"{book.name!r}; pick one from the dropdown (the 'codes' sheet lists them)"
-                    )
-                if code in codes_here:
-                    raise DataValidationError(
-                        f"{where}, row {r}, cell {ref[i]}: coder {coder!r} gives {code!r} twice "
-                        f"(also in {ref[codes_here[code]]}); clear one of them"
-                    )
-                codes_here[code] = i
-            key = (coder, answer_id)
-            if key in seen:
-                raise DataValidationError(
-                    f"{where}, row {r}: coder {coder!r} coded answer {answer_id!r} here and in "
-                    f"{seen[key]}; keep one coding per coder and answer (or rename a coder)"
-                )
-            seen[key] = f"{path}, row {r}"
-            out += [
-                (coder, answer_id, code, i == primary_col, str(path), r)
-                for code, i in codes_here.items()
-            ]
-    return out
+        return False
+    return True
+
+
+def _coder_codes(
+    coder: str,
+    cols: list[tuple[int, int]],
+    cells: dict[int, str],
+    book: Codebook,
+    where: str,
+    r: int,
+) -> dict[str, int]:
+    """One coder's codes in row ``r`` (code -> column): known, not repeated, with a primary."""
+    given = [(i, cells[i]) for _, i in cols if cells[i]]
+    if not given:
+        return {}
+    primary_col = cols[0][1]
+    if not cells[primary_col]:
+        raise DataValidationError(
+            f"{where}, row {r}, cell {_cell(primary_col, r)}: coder "
+            f"{coder!r} gave codes but no primary code; fill '{coder} primary'"
+        )
+    codes_here: dict[str, int] = {}
+    for i, code in given:
+        if code not in book:
+            raise DataValidationError(
+                f"{where}, row {r}, cell {_cell(i, r)}: {code!r} is not a code of codebook "
+                f"{book.name!r}; pick one from the dropdown (the 'codes' sheet lists them)"
+            )
+        if code in codes_here:
+            raise DataValidationError(
+                f"{where}, row {r}, cell {_cell(i, r)}: coder {coder!r} gives {code!r} twice "
+                f"(also in {_cell(codes_here[code], r)}); clear one of them"
+            )
+        codes_here[code] = i
+    return codes_here
+
+
+def _cell(column: int, row: int) -> str:
+    """The Excel name of a cell: 0-based column, 1-based row (``E3``)."""
+    from openpyxl.utils import get_column_letter
+
+    return f"{get_column_letter(column + 1)}{row}"
 
 
 def _cell_text(value: Any) -> str:

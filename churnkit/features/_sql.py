@@ -390,9 +390,36 @@ def features_sql(blocks: list[Block], cutoffs: list[str], end: str, labelled: bo
     joins = [f"LEFT JOIN {j} USING (customer_id, cutoff)" for j in items("joins")]
     buckets = "day_buckets"
     if line := items("line"):
-        ctes.insert(
-            0,
-            f"""line_buckets AS (
+        ctes.insert(0, _line_buckets_cte(line, bucket, m, end))
+        buckets = "buckets"
+    label = ""
+    if labelled:
+        ctes.append(IN_WINDOW_CTE)
+        joins.append("LEFT JOIN in_window AS w USING (customer_id, cutoff)")
+        # DOUBLE, not the DECIMAL of its literals, so that Arrow hands over plain floats
+        label = f",\n({CHURNED_SQL})::DOUBLE AS churned"
+    return f"""
+    WITH {_days_ctes(bucket, m, end)},
+    {",".join(ctes) + "," if ctes else ""}
+    {_cum_cte(buckets, items("cum"))},
+    recent AS (
+        SELECT d.customer_id, k.cutoff, {", ".join(_recent_columns())}
+        FROM days AS d JOIN k ON d.day > k.cutoff - 365 AND d.day <= k.cutoff
+        WHERE d.n_lines > 0
+        GROUP BY d.customer_id, k.cutoff
+    )
+    SELECT customer_id, cutoff,
+           {", ".join((*core_final(), *items("final")))}{label}
+    FROM cum
+    LEFT JOIN recent USING (customer_id, cutoff)
+    {" ".join(joins)}
+    ORDER BY cutoff, customer_id
+    """
+
+
+def _line_buckets_cte(line: list[str], bucket: str, m: int, end: str) -> str:
+    """Per customer and cutoff bucket, the line-level aggregates the blocks ask for."""
+    return f"""line_buckets AS (
                 SELECT customer_id, b, {", ".join(line)}
                 FROM (
                     SELECT *, {bucket} AS b FROM (
@@ -403,30 +430,13 @@ def features_sql(blocks: list[Block], cutoffs: list[str], end: str, labelled: bo
                 GROUP BY customer_id, b
             ),
             -- both come from the same lines, so they have the same (customer, bucket) keys
-            buckets AS (SELECT * FROM day_buckets JOIN line_buckets USING (customer_id, b))""",
-        )
-        buckets = "buckets"
-    label = ""
-    if labelled:
-        ctes.append(IN_WINDOW_CTE)
-        joins.append("LEFT JOIN in_window AS w USING (customer_id, cutoff)")
-        # DOUBLE, not the DECIMAL of its literals, so that Arrow hands over plain floats
-        label = f",\n({CHURNED_SQL})::DOUBLE AS churned"
-    recent = [
-        item
-        for w in WINDOWS
-        for item in (
-            f"count(*) FILTER (WHERE d.day > k.cutoff - {w}) AS orders_{w}d",
-            f"sum(d.rev) FILTER (WHERE d.day > k.cutoff - {w}) AS rev_{w}d",
-        )
-    ]
-    previous = "d.day > k.cutoff - 180 AND d.day <= k.cutoff - 90"
-    recent += [
-        f"count(*) FILTER (WHERE {previous}) AS orders_prev_90d",
-        f"sum(d.rev) FILTER (WHERE {previous}) AS rev_prev_90d",
-    ]
-    return f"""
-    WITH days AS MATERIALIZED (
+            buckets AS (SELECT * FROM day_buckets JOIN line_buckets USING (customer_id, b))"""
+
+
+def _days_ctes(bucket: str, m: int, end: str) -> str:
+    """Purchase days (lines of a day summed, gaps between buying days) and their buckets:
+    a day's bucket ``b`` is the number of cutoffs it falls after."""
+    return f"""days AS MATERIALIZED (
         SELECT *, {bucket} AS b,
                CASE WHEN n_lines > 0 THEN day - lag(day) OVER (
                    PARTITION BY customer_id, n_lines > 0 ORDER BY day) END AS gap
@@ -455,9 +465,12 @@ def features_sql(blocks: list[Block], cutoffs: list[str], end: str, labelled: bo
                sum(returned) AS returned_b
         FROM days WHERE b < {m}
         GROUP BY customer_id, b
-    ),
-    {",".join(ctes) + "," if ctes else ""}
-    cum AS (
+    )"""
+
+
+def _cum_cte(buckets: str, extra: list[str]) -> str:
+    """Everything up to each cutoff: the buckets before it summed (cutoff ``i`` sees b < i)."""
+    return f"""cum AS (
         SELECT x.customer_id, k.cutoff, k.labelled,
                sum(n_days)::BIGINT AS frequency,
                min(first_b) AS first_day,
@@ -470,21 +483,26 @@ def features_sql(blocks: list[Block], cutoffs: list[str], end: str, labelled: bo
                arg_max(gap_last_b, last_b) AS gap_last,
                coalesce(sum(n_return_b), 0)::BIGINT AS return_lines,
                coalesce(sum(returned_b), 0) AS return_value
-               {"".join(f", {c}" for c in items("cum"))}
+               {"".join(f", {c}" for c in extra)}
         FROM {buckets} AS x JOIN k ON x.b < k.i
         GROUP BY x.customer_id, k.cutoff, k.labelled
         HAVING sum(n_days) > 0
-    ),
-    recent AS (
-        SELECT d.customer_id, k.cutoff, {", ".join(recent)}
-        FROM days AS d JOIN k ON d.day > k.cutoff - 365 AND d.day <= k.cutoff
-        WHERE d.n_lines > 0
-        GROUP BY d.customer_id, k.cutoff
-    )
-    SELECT customer_id, cutoff,
-           {", ".join((*core_final(), *items("final")))}{label}
-    FROM cum
-    LEFT JOIN recent USING (customer_id, cutoff)
-    {" ".join(joins)}
-    ORDER BY cutoff, customer_id
-    """
+    )"""
+
+
+def _recent_columns() -> list[str]:
+    """Orders and revenue in the last 30/90/180/365 days and in the 90 days before the last 90."""
+    recent = [
+        item
+        for w in WINDOWS
+        for item in (
+            f"count(*) FILTER (WHERE d.day > k.cutoff - {w}) AS orders_{w}d",
+            f"sum(d.rev) FILTER (WHERE d.day > k.cutoff - {w}) AS rev_{w}d",
+        )
+    ]
+    previous = "d.day > k.cutoff - 180 AND d.day <= k.cutoff - 90"
+    return [
+        *recent,
+        f"count(*) FILTER (WHERE {previous}) AS orders_prev_90d",
+        f"sum(d.rev) FILTER (WHERE {previous}) AS rev_prev_90d",
+    ]
