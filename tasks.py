@@ -4,6 +4,7 @@
     python3 tasks.py demo    # create .venv if needed, run the demo into reports/demo/
     python3 tasks.py test    # create .venv if needed: ruff (lint, format), import layers, tests
     python3 tasks.py bench   # run the benchmarks (large data; minutes)
+    python3 tasks.py sizes   # the longest modules and functions (python3 only, no .venv)
 
 Extra arguments are passed on: ``python3 tasks.py test -m "not slow"``.
 """
@@ -44,10 +45,13 @@ def ensure_venv() -> None:
 
 
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in {"demo", "test", "bench"}:
+    if not argv or argv[0] not in {"demo", "test", "bench", "sizes"}:
         print(__doc__)
         sys.exit(2)
     task, extra = argv[0], argv[1:]
+    if task == "sizes":
+        _run(sys.executable, ROOT / "tests" / "test_sizes.py", *extra)
+        return
     ensure_venv()
     if task == "demo":
         _run(BIN / "churnkit", "demo", *extra)

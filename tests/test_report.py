@@ -13,7 +13,8 @@ from churnkit.core._errors import ChurnkitError, ConfigError
 from churnkit.matrix._matrix import RetentionMatrix
 from churnkit.report._build import report_data, write_report
 from churnkit.report._format import Words, format_number, format_share
-from churnkit.report._sections import churners_table, driver_counts
+from churnkit.report._sections import churners_table
+from churnkit.report._sections_models import driver_counts
 from churnkit.report._sections_study import merge_actions
 
 

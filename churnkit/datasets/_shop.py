@@ -280,17 +280,7 @@ def make_shop(
     >>> shop.truth["churned"].dtype
     dtype('bool')
     """
-    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
-    n_days = (end - start).days + 1
-    if n_days < 30:
-        raise ConfigError(
-            f"make_shop: the period {start.date()} to {end.date()} must span at least 30 days."
-        )
-    if int(n_customers) < 1 or int(bonus_ttl_days) < 1:
-        raise ConfigError(
-            f"make_shop: n_customers and bonus_ttl_days must be positive, got "
-            f"{n_customers} and {bonus_ttl_days}."
-        )
+    start, end, n_days = _period(start, end, n_customers, bonus_ttl_days)
     p = resolve_params(params)
     streams = _streams(seed)
     process, number = _start_process(
@@ -354,3 +344,21 @@ def make_shop(
         ),
         _hidden=hidden,
     )
+
+
+def _period(
+    start: Any, end: Any, n_customers: int, bonus_ttl_days: int
+) -> tuple[pd.Timestamp, pd.Timestamp, int]:
+    """The first and last day and the number of days; the arguments checked."""
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    n_days = (end - start).days + 1
+    if n_days < 30:
+        raise ConfigError(
+            f"make_shop: the period {start.date()} to {end.date()} must span at least 30 days."
+        )
+    if int(n_customers) < 1 or int(bonus_ttl_days) < 1:
+        raise ConfigError(
+            f"make_shop: n_customers and bonus_ttl_days must be positive, got "
+            f"{n_customers} and {bonus_ttl_days}."
+        )
+    return start, end, n_days

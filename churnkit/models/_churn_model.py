@@ -36,6 +36,7 @@ from churnkit.models._gbm import (
     train_booster,
 )
 from churnkit.models._metrics import expected_calibration_error, roc_auc
+from churnkit.models._scoring import POPULATION_CODES, SCORE_COLUMNS
 from churnkit.models._survival import SURVIVAL_INPUTS, SurvivalChurn, censor, survival_target
 
 if TYPE_CHECKING:
@@ -43,28 +44,7 @@ if TYPE_CHECKING:
 
     from churnkit.io._transaction_log import TransactionLog
 
-__all__ = ["ChurnModel"]
-
-# model population -> value of build_features' ``population`` column
-POPULATION_CODES: dict[str, str] = {"first_time": "first_time", "loyal": "repeat"}
-# columns of ChurnModel.score, in order (other stages read them by name)
-SCORE_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "population",
-    "segment",
-    "p_churn",
-    "p_churn_survival",
-    "risk_band",
-    "expected_days_to_next_order",
-    "expected_revenue_12m",
-    "value_at_risk",
-    "driver_1",
-    "driver_2",
-    "driver_3",
-    "drivers",
-    "model_version",
-    "scored_at",
-)
+__all__ = ["POPULATION_CODES", "SCORE_COLUMNS", "ChurnModel"]
 
 
 class ChurnModel:

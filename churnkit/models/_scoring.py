@@ -13,7 +13,28 @@ if TYPE_CHECKING:
     from churnkit.io._transaction_log import TransactionLog
     from churnkit.models._churn_model import ChurnModel
 
-__all__ = ["score_customers"]
+__all__ = ["POPULATION_CODES", "SCORE_COLUMNS", "score_customers"]
+
+# model population -> value of build_features' ``population`` column
+POPULATION_CODES: dict[str, str] = {"first_time": "first_time", "loyal": "repeat"}
+# columns of ChurnModel.score, in order (other stages read them by name)
+SCORE_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "population",
+    "segment",
+    "p_churn",
+    "p_churn_survival",
+    "risk_band",
+    "expected_days_to_next_order",
+    "expected_revenue_12m",
+    "value_at_risk",
+    "driver_1",
+    "driver_2",
+    "driver_3",
+    "drivers",
+    "model_version",
+    "scored_at",
+)
 
 
 def score_customers(
@@ -27,7 +48,6 @@ def score_customers(
 ) -> pd.DataFrame:
     """Every customer of the modelled populations at cutoff ``at`` (see :meth:`ChurnModel.score`)."""
     from churnkit.models._baselines import btyd_scores
-    from churnkit.models._churn_model import POPULATION_CODES, SCORE_COLUMNS
 
     model._check_fitted()
     if drivers not in ("high", "all", "none"):

@@ -19,7 +19,8 @@ from churnkit._version import __version__
 from churnkit.core._errors import ChurnkitError
 from churnkit.core._outputs import atomic_folder, write_json
 from churnkit.report._format import Words
-from churnkit.report._sections import models_section, segments_section, summary_section
+from churnkit.report._sections import segments_section, summary_section
+from churnkit.report._sections_models import models_section
 from churnkit.report._sections_study import (
     actions_section,
     appendix_section,
