@@ -15,19 +15,12 @@ from churnkit.pipeline._runner import KEY_FILE, PipelineError, planned_stages, r
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
+def project(tmp_path_factory, export_shop):
     """A small shop exported like a Russian 1C file, and a config without the model stages."""
     folder = tmp_path_factory.mktemp("project")
-    shop = make_shop(n_customers=800, seed=4)
-    export = shop.to_csv(folder / "orders.csv")
-    customer_columns = shop.customers_to_csv(folder / "customers.csv")
+    shop, data = export_shop(folder, n_customers=800, seed=4)
     config = {
-        "data": {
-            "orders": "orders.csv",
-            "customers": "customers.csv",
-            "columns": export["columns"],
-            "customer_columns": customer_columns,
-        },
+        "data": data,
         "as_of": str(shop.end.date()),
         "model": {"enabled": False},
         "report": {"lang": "ru", "title": "Отток: тест"},

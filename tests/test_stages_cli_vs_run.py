@@ -17,7 +17,6 @@ import pytest
 from typer.testing import CliRunner
 
 from churnkit.cli import app
-from churnkit.datasets import make_shop
 from churnkit.pipeline._config import REACHABLE_SEGMENTS, ProjectConfig
 from churnkit.pipeline._demo import _field
 from churnkit.pipeline._runner import KEY_FILE, run_project
@@ -27,21 +26,14 @@ SEED = 0
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
+def study(tmp_path_factory, export_shop):
     """A small shop run through every stage by ``run_project``, then fielded and coded."""
     folder = tmp_path_factory.mktemp("study")
-    shop = make_shop(n_customers=1500, seed=3)
-    export = shop.to_csv(folder / "orders.csv")
-    customer_columns = shop.customers_to_csv(folder / "customers.csv")
+    shop, data = export_shop(folder, n_customers=1500, seed=3)
     end = shop.end - pd.Timedelta(days=90)
     cutoffs = [str(d.date()) for d in pd.date_range(shop.start, end, freq="QE")[-3:]]
     spec = {
-        "data": {
-            "orders": "orders.csv",
-            "customers": "customers.csv",
-            "columns": export["columns"],
-            "customer_columns": customer_columns,
-        },
+        "data": data,
         "as_of": str(shop.end.date()),
         "seed": SEED,
         "model": {"cutoffs": cutoffs, "models": ["gbm", "recency"], "n_boot": 5},
@@ -54,9 +46,9 @@ def study(tmp_path_factory):
     spec["interviews"] = {"answers": "answers.csv"}
     run_project(ProjectConfig.from_dict(spec, base_dir=folder), out)
     load = [
-        *[f"--map={k}={v}" for k, v in export["columns"].items()],
+        *[f"--map={k}={v}" for k, v in data["columns"].items()],
         f"--customers={folder / 'customers.csv'}",
-        *[f"--customer-map={k}={v}" for k, v in customer_columns.items()],
+        *[f"--customer-map={k}={v}" for k, v in data["customer_columns"].items()],
         f"--as-of={shop.end.date()}",
     ]
     return {"folder": folder, "run": out, "load": load, "cutoffs": ",".join(cutoffs)}

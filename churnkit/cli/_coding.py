@@ -11,7 +11,15 @@ from typing import Annotated, Any
 
 import typer
 
-from churnkit.cli._common import _guarded, _print_table, _steps, out_console
+from churnkit.cli._common import (
+    ChurnerSegmentsOpt,
+    ChurnerThresholdOpt,
+    _guarded,
+    _print_table,
+    _steps,
+    out_console,
+    split_list,
+)
 
 __all__ = ["register"]
 
@@ -170,14 +178,8 @@ def matrix(
         Path | None,
         typer.Option(help="Stratum sizes (stratum, N); default: the sample folder's strata.csv."),
     ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(help="Predicted churner: p_churn >= this (default: the sample's, else all)."),
-    ] = None,
-    segments: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated segments that count (default: the sample's, else all)."),
-    ] = None,
+    threshold: ChurnerThresholdOpt = None,
+    segments: ChurnerSegmentsOpt = None,
     churned_only: Annotated[
         bool,
         typer.Option(
@@ -193,15 +195,16 @@ def matrix(
     from churnkit.core._tables import read_table
     from churnkit.pipeline.stages import matrix_stage
     from churnkit.pipeline.stages._folders import (
+        churner_definition,
         read_sample,
         read_scores,
-        sample_definition,
         sample_strata,
     )
 
     def run() -> None:
         # by default the matrix counts the predicted churners the way the sample did
-        defined = sample_definition(sample)
+        chosen = None if segments is None else split_list(segments)
+        who = churner_definition(sample, threshold, chosen)
         with _steps(("read", "matrix")) as step:
             step("read")
             sizes = frame if frame is not None else sample_strata(sample)
@@ -214,8 +217,8 @@ def matrix(
                 frame=None if sizes is None else read_table(sizes, "frame"),
                 codebook=codebook,
                 level=level,
-                threshold=threshold if threshold is not None else defined.get("threshold"),
-                segments=_split(segments) if segments else defined.get("segments"),
+                threshold=who[0],
+                segments=who[1],
                 churned_only=churned_only,
                 inputs={k: v for k, v in inputs.items() if v is not None},
             )
@@ -239,10 +242,6 @@ def _print_matrix(result: Any, out: Path) -> None:
         ["rank", "code", "owner", "effort", "money_at_risk", "primary_share"],
     )
     out_console.print(f"Matrix written to [bold]{out}[/bold]")
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def codebook_check(

@@ -51,6 +51,17 @@ EncodingOpt = Annotated[
 DateFormatOpt = Annotated[
     str | None, typer.Option(help="Date format, e.g. %d.%m.%Y (default: detected).")
 ]
+# who counts as a predicted churner in the matrix and the report
+ChurnerThresholdOpt = Annotated[
+    float | None,
+    typer.Option("--threshold", help="Predicted churner: p_churn >= this (default: the sample's)."),
+]
+ChurnerSegmentsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--segments", help="Comma-separated segments that count (default: the sample's, else all)."
+    ),
+]
 
 
 def _guarded(fn: Callable[[], T]) -> T:
@@ -138,3 +149,8 @@ def _print_table(title: str, frame: Any, columns: list[str]) -> None:
     for row in frame[columns].itertuples(index=False):
         table.add_row(*(f"{v:,.3g}" if isinstance(v, float) else str(v) for v in row))
     out_console.print(table)
+
+
+def split_list(text: str) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``: a comma-separated option as a list."""
+    return [part.strip() for part in text.split(",") if part.strip()]

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from churnkit.cli._common import _guarded, _print_table, _steps, out_console
+from churnkit.cli._common import (
+    ChurnerSegmentsOpt,
+    ChurnerThresholdOpt,
+    _guarded,
+    _print_table,
+    _steps,
+    out_console,
+    split_list,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -70,14 +78,8 @@ def report(
     horizon: Annotated[
         int | None, typer.Option(help="Churn window in days (default: the fitted model's).")
     ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(help="Predicted churner: p_churn >= this (default: the sample's, else 0.5)."),
-    ] = None,
-    segments: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated segments that count (default: the sample's, else all)."),
-    ] = None,
+    threshold: ChurnerThresholdOpt = None,
+    segments: ChurnerSegmentsOpt = None,
     as_of: Annotated[
         str | None, typer.Option(help="Date the data describes (default: the validated data's).")
     ] = None,
@@ -95,10 +97,11 @@ def report(
 ) -> None:
     """Write the leadership PDF from the stage folders that earlier commands wrote."""
     from churnkit.pipeline.stages import report_stage
-    from churnkit.pipeline.stages._folders import read_json, sample_definition
+    from churnkit.pipeline.stages._folders import churner_definition, read_json
 
     def go() -> None:
-        defined = sample_definition(folder / "sample")
+        chosen = None if segments is None else split_list(segments)
+        who = churner_definition(folder / "sample", threshold, chosen)
         fit = folder / "fit" / "manifest.json"
         model_horizon = read_json(fit)["config"].get("horizon") if fit.is_file() else None
         pdf = report_stage(
@@ -107,10 +110,8 @@ def report(
             lang=lang,
             title=title,
             horizon=horizon or model_horizon or 90,
-            threshold=threshold if threshold is not None else defined.get("threshold") or 0.5,
-            segments=[s.strip() for s in segments.split(",")]
-            if segments
-            else defined.get("segments"),
+            threshold=0.5 if who[0] is None else who[0],
+            segments=who[1],
             currency=currency,
             brand=brand,
             as_of=as_of,

@@ -24,6 +24,7 @@ from churnkit.cli._common import (
     _print_table,
     _steps,
     out_console,
+    split_list,
 )
 from churnkit.core._errors import ChurnkitError, ConfigError
 
@@ -146,17 +147,17 @@ def sample(
         id_key = _id_key(id_key_env)
         design = SampleDesign.of(
             quotas=parse_quotas(quota),
-            strata=_split(strata),
+            strata=split_list(strata),
             allocation=allocation,
             reserve_ratio=reserve_ratio,
-            populations=_split(populations),
-            segments=None if segments is None else _split(segments),
+            populations=split_list(populations),
+            segments=None if segments is None else split_list(segments),
             # the default definition is p_churn >= 0.5, unless the top share is asked for
             threshold=0.5 if threshold is None and top_share is None else threshold,
             top_share=top_share,
             contrast=contrast,
             contact_window_days=contact_window_days,
-            contact_via=_split(contact_via),
+            contact_via=split_list(contact_via),
         )
         with _steps(("load", "draw")) as step:
             step("load")
@@ -178,7 +179,7 @@ def sample(
                 contact_history=contact_history,
                 as_of=as_of,
                 id_key=id_key,
-                languages=_split(languages),
+                languages=split_list(languages),
                 inputs={k: v for k, v in inputs.items() if v is not None},
             )
         _print_table("Frame", draw.frame_report, ["reason", "excluded", "remaining"])
@@ -272,10 +273,6 @@ def sample_status(
             out_console.print(f"Status written to [bold]{out}[/bold]")
 
     _guarded(run)
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _pct(value: float | None) -> str:

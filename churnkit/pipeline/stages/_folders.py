@@ -100,3 +100,15 @@ def sample_definition(path: PathLike) -> dict[str, Any]:
         return {}
     config = read_json(manifest).get("config", {})
     return {k: config[k] for k in ("threshold", "segments") if k in config}
+
+
+def churner_definition(
+    sample: PathLike, threshold: float | None = None, segments: Sequence[str] | None = None
+) -> tuple[float | None, list[str] | None]:
+    """The threshold and segments that make a predicted churner: as given, else the sample
+    folder's own (so the matrix and the report count churners the way the sample did)."""
+    defined = sample_definition(sample)
+    return (
+        threshold if threshold is not None else defined.get("threshold"),
+        list(segments) if segments is not None else defined.get("segments"),
+    )
