@@ -1,4 +1,8 @@
-"""The retention matrix: a hand-worked fixture, interval coverage, and its invariants."""
+"""The retention matrix: a hand-worked fixture, interval coverage, its invariants and outputs.
+
+The statistics themselves (reference values, coverage over sample designs) are tested in
+tests/test_survey_stats.py.
+"""
 
 from __future__ import annotations
 
@@ -84,17 +88,24 @@ def test_hand_worked_twelve_interviews(matrix):
       s² = 8/7 · 0.5 · 0.5 = 0.285714, V = 0.98 · 0.285714 / 8 = 0.035,
       n_eff = 0.25 / 0.035 = 7.142857; Wilson: centre (0.5 + z²/2n)/(1 + z²/n) = 0.5,
       half-width z/(1 + z²/n) · sqrt(pq/n + z²/4n²) = 1.274520 · 0.231998 = 0.295687
-      -> [0.204313, 0.795687]. Money 100,000 · 0.5 = 50,000 [20,431.34, 79,568.66].
+      -> [0.204313, 0.795687] (n_eff under Kish's 1/(8 · 0.98/64) = 8.163265: not capped).
+      Money 100,000 · 0.5 = 50,000. Its interval is Wilson's with Student's t on
+      min(2 · 4 cases, 8 − 1) = 7 df instead of z (t₇ = 2.364624, t² = 5.591448):
+      1 + t²/n = 1.782803, half-width t/(1 + t²/n) · sqrt(pq/n + t²/4n²) = 1.326356 · 0.249796
+      = 0.331318 -> [0.168682, 0.831318] · 100,000 = [16,868.24, 83,131.76].
     * first-time: p = 0.25, f = 1 - 4/600, s² = 4/3 · 0.25 · 0.75 = 0.25,
       V = 0.993333 · 0.25 / 4 = 0.062083, n_eff = 0.1875 / 0.062083 = 3.020134
-      -> [0.037030, 0.742895]. Money 60,000 · 0.25 = 15,000.
+      -> [0.037030, 0.742895]. Money 60,000 · 0.25 = 15,000; one case: t on min(2, 3) = 2
+      df (t₂ = 4.302653) -> [0.009525, 0.920347] · 60,000 = [571.48, 55,220.83].
     * total: p = 0.4 · 0.5 + 0.6 · 0.25 = 0.35,
       V = 0.4² · 0.98 · 0.285714/8 + 0.6² · 0.993333 · 0.25/4 = 0.0056 + 0.02235 = 0.02795,
       n_eff = 0.35 · 0.65 / 0.02795 = 8.139535 -> [0.123766, 0.672423].
       Money: 50,000 + 15,000 = 65,000, estimated as 160,000 × a share with weights
       W' = (100,000, 60,000)/160,000 = (0.625, 0.375): 0.625 · 0.5 + 0.375 · 0.25 = 0.40625,
-      V = 0.625² · 0.035 + 0.375² · 0.062083 = 0.022402, n_eff = 10.767219
-      -> share [0.177849, 0.683955], money [28,455.85, 109,432.87].
+      V = 0.625² · 0.035 + 0.375² · 0.062083 = 0.022402, n_eff = 10.767219 (Kish's n of
+      the same weights 1/(8 · 0.98 · 0.078125² + 4 · 0.993333 · 0.09375²) = 12.081, not
+      capped); 5 cases: t on min(10, 12 − 2) = 10 df (t₁₀ = 2.228139)
+      -> share [0.146286, 0.732051], money [23,405.77, 117,128.15].
     Mention price (multi-label; S1's two price codes are one mention): L 5/8 (S0, S1, S2, S3,
     S5), F 2/4 (S8, S11); total 0.4 · 0.625 + 0.6 · 0.5 = 0.55,
     V = 0.16 · 0.98 · (8/7 · 0.625 · 0.375)/8 + 0.02235 = 0.03505, n_eff = 7.061341
@@ -103,7 +114,9 @@ def test_hand_worked_twelve_interviews(matrix):
     0.4 · 2/8 = 0.10, technical 0.4 · 1/8 = 0.05, trust 0.6 · 1/4 = 0.15; sum 1.
     Obvious (price + delivery) 0.70, fixable 0.30: V = 0.16 · 0.98 · (8/7 · 3/8 · 5/8)/8
     + 0.36 · 0.993333 · (4/3 · 0.25 · 0.75)/4 = 0.0276, n_eff = 0.21/0.0276 = 7.608696
-    -> fixable [0.093318, 0.640880]; fixable money 100,000 · 3/8 + 60,000 · 1/4 = 52,500.
+    -> fixable [0.093318, 0.640880]; fixable money 100,000 · 3/8 + 60,000 · 1/4 = 52,500
+    (4 cases: t on 8 df) -> [15,978.23, 109,203.36].
+    Every figure rests on fewer than 30 effective interviews, so every cell is ``low_n``.
     Low-hanging fruit by money: loyalty 25,000 (CRM / loyalty team, low), trust 15,000,
     technical 12,500.
     """
@@ -115,17 +128,20 @@ def test_hand_worked_twelve_interviews(matrix):
         [0.5, 0.204313, 0.795687], abs=1e-6
     )
     assert price_l[["money_at_risk", "money_low", "money_high"]].tolist() == pytest.approx(
-        [50_000, 20_431.34, 79_568.66], abs=0.01
+        [50_000, 16_868.24, 83_131.76], abs=0.01
     )
+    assert price_l[["respondents", "cases", "low_n"]].tolist() == [8, 4, True]
     assert price_f[["primary_share", "primary_low", "primary_high"]].tolist() == pytest.approx(
         [0.25, 0.037030, 0.742895], abs=1e-6
     )
-    assert price_f["money_at_risk"] == pytest.approx(15_000)
+    assert price_f[["money_at_risk", "money_low", "money_high"]].tolist() == pytest.approx(
+        [15_000, 571.48, 55_220.83], abs=0.01
+    )
     assert price_t[["primary_share", "primary_low", "primary_high"]].tolist() == pytest.approx(
         [0.35, 0.123766, 0.672423], abs=1e-6
     )
     assert price_t[["money_at_risk", "money_low", "money_high"]].tolist() == pytest.approx(
-        [65_000, 28_455.85, 109_432.87], abs=0.01
+        [65_000, 23_405.77, 117_128.15], abs=0.01
     )
     assert price_t[["mention_share", "mention_low", "mention_high"]].tolist() == pytest.approx(
         [0.55, 0.236556, 0.828210], abs=1e-6
@@ -139,7 +155,10 @@ def test_hand_worked_twelve_interviews(matrix):
     assert fixable[["primary_share", "primary_low", "primary_high"]].tolist() == pytest.approx(
         [0.30, 0.093318, 0.640880], abs=1e-6
     )
-    assert fixable["money_at_risk"] == pytest.approx(52_500)
+    assert fixable[["money_at_risk", "money_low", "money_high"]].tolist() == pytest.approx(
+        [52_500, 15_978.23, 109_203.36], abs=0.01
+    )
+    assert m.cells["low_n"].all() and m.groups["low_n"].all()
     assert summary.loc[("total", "obvious"), "primary_share"] == pytest.approx(0.70)
     fruit = m.low_hanging_fruit()
     assert fruit["code"].tolist() == ["loyalty", "trust", "technical"]
@@ -310,8 +329,72 @@ def test_plot_and_excel(matrix, tmp_path):
     header = [c.value for c in wb["matrix"][1]]
     assert header[:3] == ["group", "code", "label"]
     assert "total: primary_share" in header and "loyal: money_at_risk" in header
-    assert "Wilson" in " ".join(str(c.value) for c in wb["method"]["A"])
+    # each interval sits next to the interviews it rests on; flagged figures are grey italics
+    start = header.index("total: primary_share")
+    assert header[start : start + 6] == [
+        "total: primary_share", "total: primary_low", "total: primary_high",
+        "total: respondents", "total: n_eff", "total: low_n",
+    ]  # fmt: skip
+    price = next(r for r in wb["matrix"].iter_rows(min_row=2) if r[1].value == "price")
+    assert price[start + 3].value == 12 and price[start + 5].value is True
+    assert price[start].font.i and not price[1].font.i
+    method = " ".join(str(c.value) for c in wb["method"]["A"])
+    for words in ("Wilson", "Kish", "N_s / r_s", "Cochran", "Korn", "value_source"):
+        assert words in method
+    assert "Wilson" in matrix.method_note() and "References:" in matrix.method_note()
     assert "Obvious reasons (price, delivery): 70%" in matrix.headline()
+
+
+def test_every_zero_is_exact_and_money_without_values_is_the_old_one(matrix):
+    """Cells with no case have a lower bound of exactly 0 (not 1e-17); with no value at risk
+    per respondent, money is the population's value × the share, as the module notes say."""
+    zero = matrix.cells[matrix.cells["primary_share"] == 0]
+    assert len(zero) and (zero[["primary_low", "money_low", "money_at_risk"]] == 0).all().all()
+    assert (zero["primary_high"] > 0).all()
+    assert matrix.notes["value_source"] == "population mean"
+    cells = matrix.cells.set_index(["segment", "code"])
+    for segment, value in (("loyal", 100_000), ("first_time", 60_000)):
+        part = cells.xs(segment, level="segment")
+        assert part["money_at_risk"].to_numpy() == pytest.approx(value * part["primary_share"])
+    assert (cells["respondents"] == cells["n"]).all()
+    assert (cells["cases"] == cells["n_primary"]).all()
+
+
+def test_money_uses_each_respondents_value_and_adds_up():
+    """Each respondent's own value at risk: money per reason is the population's value at risk
+    × the value-weighted share, so a column still sums to its value at risk and the total is
+    the populations' sum; found in the sample or, by customer_id, in the scores."""
+    codes, sample, frame, scores = _fixture()
+    rng = np.random.default_rng(1)
+    valued = sample.assign(value_at_risk=rng.lognormal(8, 1, len(sample)))
+    m = RetentionMatrix.from_codes(codes, valued, scores, frame=frame, threshold=0.5)
+    assert m.notes["value_source"] == "sample"
+    money = m.table("money_at_risk")
+    assert money.sum().to_dict() == pytest.approx(
+        {"loyal": 100_000.0, "first_time": 60_000.0, "total": 160_000.0}
+    )
+    assert money["total"].to_numpy() == pytest.approx(money["loyal"] + money["first_time"])
+    cells = m.cells
+    assert (cells["money_low"] <= cells["money_at_risk"] + 1e-9).all()
+    assert (cells["money_at_risk"] <= cells["money_high"] + 1e-9).all()
+    loyal = cells[(cells["segment"] == "loyal") & (cells["code"] == "price")].iloc[0]
+    v = valued["value_at_risk"].to_numpy()[:8]
+    assert loyal["money_at_risk"] == pytest.approx(100_000 * v[:4].sum() / v.sum())
+    # the same values looked up in the scores by customer_id
+    scored = pd.concat(
+        [scores, valued[["customer_id", "population"]].assign(
+            p_churn=0.1, value_at_risk=valued["value_at_risk"])],
+        ignore_index=True,
+    )  # fmt: skip
+    by_id = RetentionMatrix.from_codes(codes, sample, scored, frame=frame, threshold=0.5)
+    assert by_id.notes["value_source"] == "scores"
+    pd.testing.assert_series_equal(by_id.cells["money_at_risk"], m.cells["money_at_risk"])
+    # no usable value in a population: its mean, so the money still sums to the value at risk
+    zero = RetentionMatrix.from_codes(
+        codes, sample.assign(value_at_risk=0.0), scores, frame=frame, threshold=0.5
+    )
+    assert zero.notes["value_source"] == "sample (12 respondents: population mean)"
+    assert zero.table("money_at_risk").sum().tolist() == pytest.approx([100_000, 60_000, 160_000])
 
 
 def test_errors_name_the_input():
@@ -392,3 +475,15 @@ def test_churned_only_leaves_out_those_who_still_buy():
     assert gone.notes["not_churned"] == {"L": 2}
     shares = gone.summary().query("segment == 'total'")["primary_share"]
     assert shares.sum() == pytest.approx(1.0)
+    assert _cell(gone, "total", "price")["respondents"] == 12  # those who did churn
+    # the money of a reason is the same either way; the value of those who still buy is a
+    # note: 2 of 10 loyal respondents, equal values (no value_at_risk in the sample)
+    money = [m.cells.set_index(["segment", "code"])["money_at_risk"] for m in (both, gone)]
+    money = [x.drop("not_churned", level="code") for x in money]
+    pd.testing.assert_series_equal(money[0], money[1].loc[money[0].index])
+    assert _cell(gone, "loyal", "not_churned")["money_at_risk"] == 0
+    still = gone.notes["value_not_churned"]["loyal"]
+    assert still[0] == pytest.approx(100_000 * 2 / 10) and still[1] < still[0] < still[2]
+    assert money[1].xs("loyal", level="segment").sum() + still[0] == pytest.approx(100_000)
+    groups = gone.summary().set_index(["segment", "group"])["money_at_risk"]
+    assert groups.xs("loyal", level="segment").sum() + still[0] == pytest.approx(100_000)

@@ -15,6 +15,7 @@ import pandas as pd
 from churnkit.coding._codebook import Codebook
 from churnkit.coding._reliability import as_bool
 from churnkit.core._errors import DataValidationError, MissingColumnError
+from churnkit.matrix._survey_stats import Design, respondent_weights
 
 TOTAL = "total"
 KEYS = ("sample_id", "answer_id", "customer_id")
@@ -24,15 +25,13 @@ _SCORE_COLUMNS = ("customer_id", "population", "p_churn", "value_at_risk")
 
 
 @dataclass
-class Design:
-    """Respondents of one segment and their strata: what every share of that segment needs."""
+class SegmentDesign:
+    """Respondents of one segment and what re-weights them: what every figure of it needs."""
 
     rows: np.ndarray  # positions of the segment's respondents in the respondent table
-    stratum: np.ndarray  # each respondent's stratum index, 0..S-1
-    weight: np.ndarray  # W_s, sums to 1
-    size: np.ndarray  # N_s
-    money_weight: np.ndarray  # W_s × value at risk share, sums to 1
-    value_at_risk: float
+    design: Design  # their strata, weights N_s / r_s and populations (ratio groups)
+    value: np.ndarray  # each respondent's value at risk
+    value_at_risk: np.ndarray  # V_g: value at risk of the predicted churners per population
 
 
 def require(frame: Any, name: str, columns: Sequence[str]) -> None:
@@ -183,11 +182,43 @@ def value_at_risk_of(scores: pd.DataFrame, threshold: float | None) -> pd.DataFr
     return value.groupby(scores["population"]).agg(value="sum", n="size")
 
 
+def respondent_values(
+    respondents: pd.DataFrame, scores: pd.DataFrame, churners: pd.DataFrame
+) -> tuple[np.ndarray, str]:
+    """Each respondent's value at risk, and where it came from.
+
+    The sample's ``value_at_risk`` (carried by :func:`churnkit.draw_interview_sample`); else
+    the scores' by ``customer_id`` (a sample folder's ``analysis.csv`` joined to its key);
+    else, or where a respondent has none (or none of a population's respondents has a value
+    above 0), the mean value of their population's predicted churners (money per reason is
+    then the population's value at risk × its share).
+    """
+    mean = (churners["value"] / churners["n"]).astype(float)
+    fallback = respondents["population"].map(mean).to_numpy(dtype=float)
+    if "value_at_risk" in respondents.columns:
+        source, found = "sample", respondents["value_at_risk"]
+    elif "customer_id" in respondents.columns:
+        by_id = scores.drop_duplicates("customer_id").set_index("customer_id")["value_at_risk"]
+        source, found = "scores", respondents["customer_id"].map(by_id)
+    else:
+        return fallback, "population mean"
+    value = pd.to_numeric(found, errors="coerce").to_numpy(dtype=float)
+    usable = np.isfinite(value) & (value >= 0)
+    if not usable.any():
+        return fallback, "population mean"
+    value = np.where(usable, value, fallback)
+    worthless = pd.Series(value).groupby(respondents["population"].to_numpy()).transform("sum")
+    usable &= worthless.to_numpy() > 0
+    if not usable.all():
+        source += f" ({int((~usable).sum())} respondents: population mean)"
+    return np.where(usable, value, fallback), source
+
+
 def designs_of(
-    respondents: pd.DataFrame, sizes: pd.DataFrame, churners: pd.DataFrame
-) -> dict[str, Design]:
+    respondents: pd.DataFrame, sizes: pd.DataFrame, churners: pd.DataFrame, value: np.ndarray
+) -> dict[str, SegmentDesign]:
     """One design per segment: each population (loyal and first-time first), then total."""
-    value = churners["value"]
+    value_of = churners["value"]
     empty = sizes.loc[~sizes["stratum"].isin(set(respondents["stratum"])), "stratum"].tolist()
     if empty:
         raise DataValidationError(
@@ -199,28 +230,22 @@ def designs_of(
     populations.sort(
         key=lambda p: (_POPULATION_ORDER.index(p) if p in _POPULATION_ORDER else 9, str(p))
     )
-    missing = [p for p in populations if p not in value.index]
+    missing = [p for p in populations if p not in value_of.index]
     if missing:
         raise DataValidationError(
             f"scores have no predicted churners of population(s) {missing}; the money at risk "
-            f"of their reasons is unknown. Scores cover {value.index.tolist()}"
+            f"of their reasons is unknown. Scores cover {value_of.index.tolist()}"
         )
     designs = {}
     for segment in [*populations, TOTAL]:
-        strata = sizes if segment == TOTAL else sizes[sizes["population"] == segment]
+        pops = populations if segment == TOTAL else [segment]
+        strata = sizes[sizes["population"].isin(pops)]
         index = {s: i for i, s in enumerate(strata["stratum"])}
         rows = np.flatnonzero(respondents["stratum"].isin(index).to_numpy())
-        n = strata["N"].to_numpy()
-        pop_n = strata.groupby("population")["N"].transform("sum").to_numpy()
-        pop_value = strata["population"].map(value).to_numpy(dtype=float)
-        total_value = float(value[list(dict.fromkeys(strata["population"]))].sum())
-        money = n / pop_n * pop_value / total_value if total_value > 0 else n / n.sum()
-        designs[segment] = Design(
-            rows=rows,
-            stratum=respondents["stratum"].iloc[rows].map(index).to_numpy(),
-            weight=n / n.sum(),
-            size=n,
-            money_weight=money,
-            value_at_risk=total_value,
-        )
+        stratum = respondents["stratum"].iloc[rows].map(index).to_numpy()
+        size = strata["N"].to_numpy(dtype=float)
+        group = respondents["population"].iloc[rows].map(pops.index).to_numpy()
+        design = Design(stratum, size, respondent_weights(stratum, size), group)
+        totals = value_of[pops].to_numpy(dtype=float)
+        designs[segment] = SegmentDesign(rows, design, value[rows], totals)
     return designs

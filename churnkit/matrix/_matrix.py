@@ -12,7 +12,9 @@ Inputs and how they link
     pseudonymous ``analysis.csv`` of its export): ``sample_id``, ``stratum``, ``population``
     (``loyal``, ``first_time``, …) and ``weight`` (``N_stratum / n_stratum``). Rows of a ``group`` other than ``churner`` (the
     low-risk contrast cases) are left out of the matrix and counted in ``notes``. A sample row
-    with codes is a respondent; one without is a non-respondent.
+    with codes is a respondent; one without is a non-respondent. ``value_at_risk``, when
+    present (the draw carries it), is each respondent's own value at risk; else it is looked
+    up in ``scores`` by ``customer_id``.
 ``frame`` (the eligible frame's stratum sizes)
     Taken from, in this order: the ``frame`` argument; ``sample.attrs["frame"]``; else
     recovered from the sample as ``weight × main-sample rows`` per stratum (``N_s / n_s × n_s``;
@@ -27,21 +29,23 @@ Inputs and how they link
 What a cell is
 --------------
 For a segment (a population, or ``total``) and a code: ``count`` (respondents mentioning it),
-``n_primary``; ``mention_share`` (share of the segment's predicted churners who would mention
-the code; multi-label, so a column does not sum to 1) and ``primary_share`` (share whose main
-reason it is; sums to 1 per column), each a stratified estimate with stratum weights
-``W_s = N_s / N`` over the respondents of stratum ``s`` — i.e. design weights ``N_s / r_s``
-with ``r_s`` respondents, which also corrects for non-response within strata — and a 95%
-Wilson interval on the design's effective sample size (:mod:`churnkit.matrix._survey_stats`);
-``money_at_risk = Σ value_at_risk of the segment's predicted churners × primary_share`` with
-the interval scaled alike. For ``total`` the money is the sum over populations (each with its
-own reasons), estimated in one go with weights ``W_s × value_at_risk_p / N_p``, so its
-interval is right too.
+``n_primary`` (respondents whose main reason it is; also ``cases``); ``mention_share`` (share
+of the segment's predicted churners who would mention the code; multi-label, so a column does
+not sum to 1) and ``primary_share`` (share whose main reason it is; sums to 1 per column), each
+re-weighted with ``N_s / r_s`` per respondent (``r_s`` respondents of stratum ``s``: the design
+weight adjusted for non-response within the stratum) and given a 95% interval;
+``money_at_risk`` = the value at risk of the segment's predicted churners × the
+value-weighted share of the code among the respondents (each respondent's own value at risk,
+see ``notes["value_source"]``), so that the money of a column sums to its value at risk and
+the total is the sum over populations. ``respondents`` is the number of interviews behind the
+figure, ``n_eff`` the effective sample size of the main-reason interval and ``low_n`` flags a
+figure resting on fewer than 10 interviews or an effective sample under 30. The statistics,
+their references and the simulation that checked them: :mod:`churnkit.matrix._survey_stats`
+and :meth:`RetentionMatrix.method_note`.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,45 +54,33 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from churnkit.coding._codebook import GROUPS, Codebook
+from churnkit.coding._codebook import Codebook
 from churnkit.coding._coder import _default_codebook
 from churnkit.core._errors import DataValidationError
-from churnkit.core._xlsx import EPOCH, fix_xlsx_times
+from churnkit.matrix._cells import (
+    CELL_COLUMNS,
+    NOT_CHURNED,
+    answer_matrices,
+    order_cells,
+    segment_tables,
+    still_buying,
+)
 from churnkit.matrix._inputs import (
     TOTAL,
-    Design,
     check_codes,
     churner_sample,
     designs_of,
     frame_sizes,
     link_key,
+    respondent_values,
     value_at_risk_of,
 )
-from churnkit.matrix._survey_stats import stratified_share
+from churnkit.matrix._survey_stats import METHOD_NOTE, REFERENCES
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-# the code of interviewees who still buy (see ``churned_only``)
-NOT_CHURNED = "not_churned"
-CELL_COLUMNS = (
-    "segment",
-    "group",
-    "code",
-    "label",
-    "n",
-    "count",
-    "n_primary",
-    "mention_share",
-    "mention_low",
-    "mention_high",
-    "primary_share",
-    "primary_low",
-    "primary_high",
-    "money_at_risk",
-    "money_low",
-    "money_high",
-)
+__all__ = ["CELL_COLUMNS", "NOT_CHURNED", "RetentionMatrix"]
 
 
 @dataclass
@@ -159,10 +151,15 @@ class RetentionMatrix:
         threshold : float, optional
             Only scores with ``p_churn >= threshold`` are predicted churners (all rows if None).
         churned_only : bool
-            Leave out interviewees whose primary code is ``not_churned`` (they still buy:
-            evidence about the model, not a reason to leave) and shrink each stratum's size
-            by its share of them, so shares are among the predicted churners who did leave.
-            Their count per stratum is in ``notes["not_churned"]``.
+            Shares among the interviewees who did leave: one whose primary code is
+            ``not_churned`` still buys (evidence about the model, not a reason to leave). They
+            stay in the design, so the shares are estimated for the domain of churners
+            (Cochran 1977 §2.13) without shrinking the frame; their count per stratum is in
+            ``notes["not_churned"]``. Money at risk per reason is the same with or without
+            it: a customer who still buys has no reason to leave, so their value is never
+            spread over the reasons. Without ``churned_only`` it is the ``not_churned`` row's
+            money; with it that row is 0 and ``notes["value_not_churned"][segment]`` holds
+            (estimate, low, high), so a column's money sums to its value at risk minus that.
 
         Returns
         -------
@@ -186,10 +183,9 @@ class RetentionMatrix:
         notes["respondents"] = len(respondents)
         notes["non_respondents"] = len(sample) - len(respondents)
         sizes, notes["strata_not_sampled"] = frame_sizes(frame, sample)
-        if churned_only:
-            codes, respondents, sizes = _churned_only(codes, respondents, sizes, key, notes)
         churners = value_at_risk_of(scores, threshold)
-        designs = designs_of(respondents, sizes, churners)
+        value, notes["value_source"] = respondent_values(respondents, scores, churners)
+        designs = designs_of(respondents, sizes, churners, value)
         notes["frame"] = sizes.to_dict("records")
         notes["value_at_risk"] = churners["value"].astype(float).to_dict()
         # scores and frame should describe the same people; a gap means a wrong threshold
@@ -198,27 +194,22 @@ class RetentionMatrix:
             for p, n in sizes.groupby("population")["N"].sum().items()
             if p in churners.index
         }
-
-        position = pd.Series(np.arange(len(respondents)), index=respondents[key])
-        row_of = position[codes[key]].to_numpy()
-        rows = [c for c in book.ids if book.code(c).is_theme or level == "code"]
-        if level == "code":
-            rows = [c for c in rows if c in set(codes["row"])]
-        col_of = {c: i for i, c in enumerate(rows)}
-        mention = np.zeros((len(respondents), len(rows)))
-        primary = np.zeros_like(mention)
-        columns = codes["row"].map(col_of).to_numpy()
-        mention[row_of, columns] = 1.0
-        is_primary = codes["is_primary"].to_numpy(dtype=bool)
-        primary[row_of[is_primary], columns[is_primary]] = 1.0
-
-        records = []
+        rows, mention, primary = answer_matrices(codes, respondents, key, book, level)
+        still = still_buying(rows, primary)
+        if churned_only:
+            per_stratum = respondents.loc[still, "stratum"].value_counts().sort_index()
+            notes["not_churned"] = {str(k): int(v) for k, v in per_stratum.items()}
+        cells, groups, not_churned = [], [], {}
         for segment, design in designs.items():
-            for j, code in enumerate(rows):
-                records.append(_cell(segment, code, book, design, mention[:, j], primary[:, j]))
-        cells = pd.DataFrame(records, columns=list(CELL_COLUMNS))
-        cells = _order(cells, list(designs), book)
-        groups = _group_split(designs, primary, [book.group_of(c) for c in rows])
+            c, g, not_churned[segment] = segment_tables(
+                segment, design, rows, (mention, primary), book, ~still if churned_only else None
+            )
+            cells.append(c)
+            groups.append(g)
+        if churned_only:
+            notes["value_not_churned"] = not_churned
+        cells = order_cells(pd.concat(cells, ignore_index=True), list(designs), book)
+        groups = pd.concat(groups, ignore_index=True)
         return cls(cells, groups, book, level, list(designs), notes)
 
     # ------------------------------------------------------------------ views
@@ -245,9 +236,10 @@ class RetentionMatrix:
         -------
         pandas.DataFrame
             ``segment, group, n_primary, primary_share, primary_low, primary_high,
-            money_at_risk, money_low, money_high``; a group's share is the weighted share of
-            respondents whose primary reason is in it (a stratified estimate of its own, not a
-            sum of code intervals), so the four groups sum to 1 per segment.
+            money_at_risk, money_low, money_high, respondents, n_eff, low_n``; a group's
+            share is the weighted share of respondents whose primary reason is in it (an
+            estimate of its own, not a sum of code intervals), so the four groups sum to 1 per
+            segment, and its money is estimated alike.
         """
         return self.groups.copy()
 
@@ -265,8 +257,8 @@ class RetentionMatrix:
         -------
         pandas.DataFrame
             ``rank, code, label, owner, effort, money_at_risk, money_low, money_high,
-            primary_share, primary_low, primary_high, mention_share, count, n_primary``,
-            fixable codes mentioned at least once, largest money first.
+            primary_share, primary_low, primary_high, mention_share, count, n_primary,
+            respondents, low_n``, fixable codes mentioned at least once, largest money first.
         """
         if segment not in self.segments:
             raise DataValidationError(f"segment must be one of {self.segments}, got {segment!r}")
@@ -285,7 +277,7 @@ class RetentionMatrix:
         out.insert(0, "rank", np.arange(1, len(out) + 1))
         columns = ["rank", "code", "label", "owner", "effort", "money_at_risk", "money_low"]
         columns += ["money_high", "primary_share", "primary_low", "primary_high"]
-        columns += ["mention_share", "count", "n_primary"]
+        columns += ["mention_share", "count", "n_primary", "respondents", "low_n"]
         out = out[columns].reset_index(drop=True)
         return out if top is None else out.head(top)
 
@@ -354,35 +346,28 @@ class RetentionMatrix:
         ax.set_title(f"Retention matrix: {value.replace('_', ' ')}")
         return ax
 
-    def to_excel(self, path: str | os.PathLike[str]) -> Path:
-        """Write the matrix, its cells, the summary, the low-hanging fruit and the method notes.
-
-        Sheets: ``matrix`` (primary share, interval and money per segment), ``cells`` (long
-        form), ``summary``, ``low_hanging_fruit``, ``method``. Equal matrices give equal bytes.
+    def method_note(self) -> str:
+        """How the figures were estimated, for a reviewer: estimator, variance, interval,
+        adjustments, what ``respondents``/``n_eff``/``low_n`` mean, and the references (the
+        text of the workbook's ``method`` sheet).
         """
-        path = Path(path)
-        wide = []
-        for segment in self.segments:
-            part = self.cells[self.cells["segment"] == segment].set_index(["group", "code"])
-            part = part[list(_EXCEL_COLUMNS)]
-            wide.append(part.add_prefix(f"{segment}: "))
-        matrix = pd.concat(wide, axis=1).reset_index()
-        label_cols = [c for c in matrix.columns if c.endswith(": label")]
-        matrix.insert(2, "label", matrix[label_cols[0]])
-        matrix = matrix.drop(columns=label_cols)
-        method = pd.DataFrame(
-            {"note": _METHOD_NOTES + [f"{k}: {v}" for k, v in self.notes.items()]}
-        )
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            matrix.to_excel(writer, sheet_name="matrix", index=False)
-            self.cells.to_excel(writer, sheet_name="cells", index=False)
-            self.summary().to_excel(writer, sheet_name="summary", index=False)
-            self.low_hanging_fruit().to_excel(writer, sheet_name="low_hanging_fruit", index=False)
-            method.to_excel(writer, sheet_name="method", index=False)
-        # fixed document dates and zip times: equal matrices, equal bytes
-        path.write_bytes(fix_xlsx_times(buffer.getvalue(), EPOCH))
-        return path
+        return "\n\n".join([*METHOD_NOTE, "References:\n" + "\n".join(REFERENCES)])
+
+    def to_excel(self, path: str | os.PathLike[str]) -> Path:
+        """Write the matrix, its cells, the summary, the low-hanging fruit and the method note.
+
+        Sheets: ``matrix`` (per segment: main-reason share and interval, the respondents it
+        rests on, the effective n, the ``low_n`` flag, the mention share and money with its
+        interval; flagged figures in grey italics), ``cells`` (long form), ``summary``,
+        ``low_hanging_fruit``, ``method`` (:meth:`method_note`, its references and the
+        notes). Equal matrices give equal bytes.
+        """
+        from churnkit.matrix._excel import write_workbook
+
+        method = [*METHOD_NOTE, "References:", *REFERENCES]
+        method += [f"{k}: {v}" for k, v in self.notes.items()]
+        sheets = {"summary": self.summary(), "low_hanging_fruit": self.low_hanging_fruit()}
+        return write_workbook(self.cells, self.segments, sheets, method, Path(path))
 
     def __repr__(self) -> str:
         n = self.notes.get("respondents", 0)
@@ -390,97 +375,3 @@ class RetentionMatrix:
             f"RetentionMatrix({n} interviews, {self.cells['code'].nunique()} {self.level}s, "
             f"segments {self.segments})"
         )
-
-
-_EXCEL_COLUMNS = (
-    "label",
-    "count",
-    "primary_share",
-    "primary_low",
-    "primary_high",
-    "mention_share",
-    "money_at_risk",
-)
-_METHOD_NOTES = [
-    "Shares are re-weighted to the predicted churners: stratum weights W_s = N_s / N over the "
-    "respondents of each stratum (design weight N_s / r_s, which also adjusts for non-response "
-    "within strata).",
-    "mention_share: share who mention the code (several per person); primary_share: share whose "
-    "main reason it is (sums to 1 per segment).",
-    "95% intervals: Wilson score interval on the effective sample size p(1-p)/V(p), V the "
-    "stratified variance with finite population correction (Korn & Graubard 1998); Kish's "
-    "effective n when V is 0.",
-    "money_at_risk = sum of value_at_risk of the segment's predicted churners x primary_share; "
-    "total = sum over populations.",
-]
-
-
-def _primary(design: Design, y: np.ndarray) -> tuple[float, ...]:
-    """Primary share with interval, and money at risk with interval, of one 0/1 variable."""
-    p = stratified_share(y, design.stratum, design.weight, design.size)
-    money = stratified_share(y, design.stratum, design.money_weight, design.size)
-    v = design.value_at_risk
-    return p.share, p.low, p.high, v * money.share, v * money.low, v * money.high
-
-
-def _cell(
-    segment: str,
-    code: str,
-    book: Codebook,
-    design: Design,
-    mention: np.ndarray,
-    primary: np.ndarray,
-) -> tuple[Any, ...]:
-    y_m, y_p = mention[design.rows], primary[design.rows]
-    m = stratified_share(y_m, design.stratum, design.weight, design.size)
-    head = (segment, book.group_of(code), code, book.label(code, "en"), len(design.rows))
-    counts = (int(y_m.sum()), int(y_p.sum()), m.share, m.low, m.high)
-    return head + counts + _primary(design, y_p)
-
-
-def _churned_only(
-    codes: pd.DataFrame,
-    respondents: pd.DataFrame,
-    sizes: pd.DataFrame,
-    key: str,
-    notes: dict[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Drop respondents who did not churn; scale strata to the share who did."""
-    theme = codes["row"].astype(str).str.split(".").str[0]
-    still = set(codes.loc[codes["is_primary"].to_numpy(dtype=bool) & (theme == NOT_CHURNED), key])
-    gone = ~respondents[key].isin(still)
-    per_stratum = respondents.groupby("stratum").size()
-    churned = respondents[gone].groupby("stratum").size().reindex(per_stratum.index, fill_value=0)
-    notes["not_churned"] = (per_stratum - churned)[lambda x: x > 0].astype(int).to_dict()
-    share = (churned / per_stratum).reindex(sizes["stratum"]).fillna(0.0).to_numpy()
-    sizes = sizes.assign(N=sizes["N"].to_numpy() * share)
-    notes["strata_all_not_churned"] = sizes.loc[sizes["N"] <= 0, "stratum"].tolist()
-    sizes = sizes[sizes["N"] > 0].reset_index(drop=True)
-    return codes[~codes[key].isin(still)], respondents[gone].reset_index(drop=True), sizes
-
-
-def _group_split(
-    designs: dict[str, Design], primary: np.ndarray, group_of: list[str]
-) -> pd.DataFrame:
-    """Each group's share of primary reasons per segment, estimated as a share of its own."""
-    records = []
-    for segment, design in designs.items():
-        for group in GROUPS:
-            y = primary[:, [g == group for g in group_of]].sum(axis=1)[design.rows]
-            records.append((segment, group, int(y.sum()), *_primary(design, y)))
-    columns = ["segment", "group", "n_primary", "primary_share", "primary_low", "primary_high"]
-    return pd.DataFrame(records, columns=[*columns, "money_at_risk", "money_low", "money_high"])
-
-
-def _order(cells: pd.DataFrame, segments: list[str], book: Codebook) -> pd.DataFrame:
-    rank = {c: i for i, c in enumerate(book.ids)}
-    cells = cells.assign(
-        _g=cells["group"].map(GROUPS.index),
-        _c=cells["code"].map(rank),
-        _s=cells["segment"].map(segments.index),
-    )
-    return (
-        cells.sort_values(["_s", "_g", "_c"])
-        .drop(columns=["_g", "_c", "_s"])
-        .reset_index(drop=True)
-    )

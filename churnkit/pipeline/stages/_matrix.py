@@ -1,10 +1,12 @@
 """The matrix stage: final codes, the interview sample and the scores into the retention matrix.
 
 Who counts: the predicted churners (``p_churn >= threshold``) of ``segments`` among the scores,
-and, with ``churned_only`` (the default), only interviewees who have left. An interviewee whose
-primary code is ``not_churned`` still buys: that is evidence about the model, not a reason to
-leave, so they are left out and each stratum's size shrinks by their share (their count per
-stratum is in the notes). The command line and ``churnkit run`` both default to it.
+and, with ``churned_only`` (the default), shares among the interviewees who have left. An
+interviewee whose primary code is ``not_churned`` still buys: that is evidence about the
+model, not a reason to leave, so the shares are estimated for the domain of those who left
+(their count per stratum, and the value at risk of those who still buy, are in the notes); the
+money of a reason is the same either way. The command line and ``churnkit run`` both default
+to it.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def matrix_stage(
     segments : sequence of str, optional
         Count the predicted churners of these lifecycle segments only (all when None).
     churned_only : bool
-        Leave out interviewees who say they still buy (see the module notes).
+        Shares among the interviewees who have left (see the module notes).
     inputs : mapping, optional
         Name -> path of the inputs the manifest records.
     """
