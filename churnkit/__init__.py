@@ -65,6 +65,7 @@ _LAZY: dict[str, str] = {
     "SampleQuotaError": "churnkit.sample._quotas",
     "export_interview_sample": "churnkit.sample._export",
     "sample_status": "churnkit.sample._status",
+    "design_precision": "churnkit.sample._precision",
     "SampleStatus": "churnkit.sample._status",
     # coding the answers
     "Codebook": "churnkit.coding._codebook",

@@ -266,6 +266,59 @@ def test_status_arithmetic_on_a_hand_made_tracker(small):
     assert t["response_rate"] == pytest.approx(3 / 4) and t["yield"] == pytest.approx(3 / 5)
 
 
+def test_status_says_how_precise_the_matrix_will_be(small):
+    """Expected interviews = min(quota, completed + (open + reserves left) × yield); the yield
+    is the assumed 0.3 until 10 cases are closed. loyal: min(4, 1 + (2 + 7) · 0.3) = 3.7;
+    first_time: its quota of 2 is met. Before fieldwork (no tracker) every main case is open:
+    loyal min(4, (4 + 8) · 0.3) = 3.6, first_time min(2, (2 + 4) · 0.3) = 1.8."""
+    status = sample_status(small, hand_tracker(small))
+    expected = status.by_stratum.set_index("stratum")["expected_completes"]
+    assert expected.to_dict() == pytest.approx({"loyal": 3.7, "first_time": 2.0})
+    precision = status.precision.set_index("segment")
+    assert precision.loc["total", "interviews"] == pytest.approx(5.7)
+    assert "unreliable" in precision.loc["loyal", "flags"]
+    assert any(w.startswith("loyal: about 4 interviews") for w in status.warnings)
+    before = sample_status(small)
+    assert before.totals["completed"] == 0 and before.totals["open"] == 6
+    expected = before.by_stratum.set_index("stratum")["expected_completes"]
+    assert expected.to_dict() == pytest.approx({"loyal": 3.6, "first_time": 1.8})
+    assert "thin stratum" in before.precision.set_index("segment").loc["first_time", "flags"]
+
+
+def test_design_precision_by_hand():
+    """Strata of 4,000 (loyal) and 500 (first-time), 30 interviews each at 80% response:
+    r = 24 each, W = (8/9, 1/9); Kish's n of the total
+    1 / (0.790123 · (1 − 24/4000)/24 + 0.012346 · (1 − 24/500)/24) = 1 / 0.033215 = 30.108 of
+    48 interviews (37% lost to unequal weights); each population alone 24/(1 − f): 24.145
+    and 25.210, under the floor of 30 (about 24 · 30/24.145 = 30 interviews would reach it).
+    The total's Wilson half-width at 50%, z / (2 √(n + z²)) = 0.168, is over ±15 points; the
+    effective n for ±15 is z²/(4 · 0.15²) − z² = 38.8, about 48 · 38.8/30.1 = 62 interviews."""
+    from churnkit.sample._precision import design_precision
+
+    strata = pd.DataFrame(
+        {
+            "stratum": ["a", "b"],
+            "population": ["loyal", "first_time"],
+            "eligible": [4000, 500],
+            "quota": [30, 30],
+        }
+    )
+    table, warnings = design_precision(strata, 0.8)
+    table = table.set_index("segment")
+    assert table["n_kish"].to_dict() == pytest.approx(
+        {"loyal": 24.144869, "first_time": 25.210084, "total": 30.107793}, abs=1e-5
+    )
+    assert table.loc["total", "halfwidth_50"] == pytest.approx(0.168191, abs=1e-6)
+    assert table.loc["total", "flags"] == "wide, weighting loss, rare reasons"
+    assert table.loc["loyal", "flags"] == "unreliable, rare reasons"
+    assert any("37% lost to unequal weights" in w for w in warnings)
+    assert any(w.startswith("loyal:") and "Plan about 30 interviews" in w for w in warnings)
+    assert any("About 62 interviews (more in a)" in w for w in warnings)
+    # reserves replace non-respondents: min(10, (10 + 30) · 0.3) = 10 interviews
+    with_reserves = design_precision(strata.assign(quota=10, reserves=30), 0.3)[0]
+    assert with_reserves["interviews"].tolist() == [10.0, 10.0, 20.0]
+
+
 def test_status_reads_the_filled_xlsx(small, tmp_path):
     wb = load_workbook(small / "analysis.xlsx")
     sheet = wb["sample"]
@@ -315,6 +368,10 @@ def test_cli_sample_then_status(shop_data, tmp_path):
     result = runner.invoke(app, [*args, "--quota", "30", "--seed", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "Strata" in result.output and (out / "analysis.xlsx").exists()
+    assert "Expected precision of the retention matrix" in result.output
+    result = runner.invoke(app, ["sample-status", str(out)])  # before fieldwork
+    assert result.exit_code == 0, result.output
+    assert "Expected precision" in result.output and "No tracker yet" in result.output
     tracker = pd.read_csv(out / "analysis.csv", dtype=object)
     tracker.loc[tracker.index[:5], "disposition"] = "refused"
     tracker.to_csv(tmp_path / "filled.csv", index=False)

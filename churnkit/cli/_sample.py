@@ -142,6 +142,7 @@ def sample(
     from churnkit.pipeline.stages import sample_stage
     from churnkit.pipeline.stages._folders import read_scores
     from churnkit.sample._design import SampleDesign
+    from churnkit.sample._precision import ASSUMED_YIELD, design_precision
 
     def run() -> None:
         id_key = _id_key(id_key_env)
@@ -184,6 +185,7 @@ def sample(
             )
         _print_table("Frame", draw.frame_report, ["reason", "excluded", "remaining"])
         _print_table("Strata", draw.strata, ["stratum", "eligible", "quota", "weight", "reserves"])
+        _print_precision(*design_precision(draw.strata, ASSUMED_YIELD))
         out_console.print(f"Sample written to [bold]{out}[/bold]")
 
     _guarded(run)
@@ -227,7 +229,10 @@ def _customers(
 
 def sample_status(
     folder: Annotated[Path, typer.Argument(help="The sample folder `churnkit sample` wrote.")],
-    tracker: Annotated[Path, typer.Option(help="The filled tracker (analysis.xlsx or .csv).")],
+    tracker: Annotated[
+        Path | None,
+        typer.Option(help="The filled tracker (analysis.xlsx or .csv); none before fieldwork."),
+    ] = None,
     assumed_yield: Annotated[
         float, typer.Option(help="Interviews per closed case assumed until enough are closed.")
     ] = 0.3,
@@ -235,7 +240,8 @@ def sample_status(
         Path | None, typer.Option(help="Also write the status tables into this folder.")
     ] = None,
 ) -> None:
-    """Report completion per stratum, response rates and which reserves to release next."""
+    """Report how precise the matrix will be, completion per stratum, response rates and which
+    reserves to release next."""
     from churnkit.sample._status import sample_status as compute
 
     def run() -> None:
@@ -244,6 +250,14 @@ def sample_status(
                 f"{folder} has no strata.csv; pass the folder `churnkit sample` wrote."
             )
         status = compute(folder, tracker, assumed_yield=assumed_yield)
+        _print_precision(status.precision, status.warnings)
+        if tracker is None:
+            out_console.print(
+                f"No tracker yet: every main case counts as open, {assumed_yield:.0%} of "
+                "released cases as interviews (--assumed-yield). Pass --tracker once "
+                "fieldwork starts."
+            )
+            return
         _print_table(
             "Fielding by stratum",
             status.by_stratum,
@@ -273,6 +287,20 @@ def sample_status(
             out_console.print(f"Status written to [bold]{out}[/bold]")
 
     _guarded(run)
+
+
+def _print_precision(table: Any, warnings: list[str]) -> None:
+    """The expected precision of each matrix column, then the warnings, before fieldwork."""
+    shown = table.assign(
+        interviews=table["interviews"].round().astype(int),
+        effective_n=table["n_kish"].round().astype(int),
+        at_20pct=table["halfwidth_20"].map(lambda h: f"±{h:.0%}"),
+        at_50pct=table["halfwidth_50"].map(lambda h: f"±{h:.0%}"),
+    )
+    columns = ["segment", "interviews", "effective_n", "at_20pct", "at_50pct", "flags"]
+    _print_table("Expected precision of the retention matrix (95% intervals)", shown, columns)
+    for warning in warnings:
+        out_console.print(f"[bold yellow]Precision[/bold yellow] {warning}")
 
 
 def _pct(value: float | None) -> str:

@@ -23,6 +23,12 @@ pooled yield of all strata once that has, else ``assumed_yield``.
 Dispositions ``not churned`` are counted apart: they say the model was wrong about a customer
 (``not_churned_share`` = not churned / (completed + not churned)) and are listed in
 ``SampleStatus.not_churned``.
+
+Precision: ``expected_completes`` = min(quota, completed + (open + reserves left) × yield), the
+interviews a stratum will end with if every reserve is released when needed;
+:func:`churnkit.sample._precision.design_precision` turns them into the expected effective n
+and interval widths of every matrix column, with warnings that say what to change. Without a
+tracker (before fieldwork) every main case is open and the yield is ``assumed_yield``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import pandas as pd
 from churnkit.core._errors import DataValidationError, MissingColumnError
 from churnkit.core._outputs import atomic_folder, write_csv, write_json
 from churnkit.sample._export import DISPOSITIONS
+from churnkit.sample._precision import ASSUMED_YIELD, design_precision
 
 __all__ = ["SampleStatus", "sample_status"]
 
@@ -77,7 +84,7 @@ class SampleStatus:
         One row per stratum with a quota: ``quota, released, reserves_released, completed,
         refused, no_answer, ineligible, not_churned, open, completion, response_rate,
         yield_, not_churned_share, reserves_left, to_release, quota_reachable, yield_basis,
-        projected_completes``.
+        projected_completes, expected_completes``.
     totals : dict
         The same counts over all strata, with the pooled rates.
     release_next : DataFrame
@@ -88,6 +95,11 @@ class SampleStatus:
     tracker : DataFrame
         The tracker as read: ``sample_id``, canonical ``disposition``, ``attempts``,
         ``released``.
+    precision : DataFrame
+        Per matrix column, the expected interviews, effective n and interval half-widths
+        (:func:`churnkit.sample._precision.design_precision`).
+    warnings : list of str
+        Where the matrix's intervals will be wide or unreliable, and what to change.
     """
 
     by_stratum: pd.DataFrame
@@ -95,6 +107,8 @@ class SampleStatus:
     release_next: pd.DataFrame
     not_churned: pd.DataFrame
     tracker: pd.DataFrame
+    precision: pd.DataFrame
+    warnings: list[str]
 
     def __repr__(self) -> str:
         t = self.totals
@@ -109,27 +123,29 @@ class SampleStatus:
             write_csv(self.by_stratum, tmp / "status_by_stratum.csv")
             write_csv(self.release_next, tmp / "release_next.csv")
             write_csv(self.not_churned, tmp / "not_churned.csv")
-            write_json(self.totals, tmp / "status_totals.json")
+            write_csv(self.precision, tmp / "precision.csv")
+            write_json(self.totals | {"warnings": self.warnings}, tmp / "status_totals.json")
         return Path(out)
 
 
 def sample_status(
     folder: PathLike,
-    tracker: PathLike | pd.DataFrame,
+    tracker: PathLike | pd.DataFrame | None = None,
     *,
-    assumed_yield: float = 0.3,
+    assumed_yield: float = ASSUMED_YIELD,
     min_closed: int = 10,
 ) -> SampleStatus:
-    """Compare a filled fielding tracker with the sample folder it came from.
+    """Compare a filled fielding tracker with the sample folder it came from; say how precise
+    the matrix will be.
 
     Parameters
     ----------
     folder : path
         The folder :func:`churnkit.export_interview_sample` wrote (``strata.csv`` and
         ``analysis.csv`` are read).
-    tracker : path or DataFrame
+    tracker : path or DataFrame, optional
         The filled ``analysis.xlsx`` (sheet ``sample``, else the first) or a CSV with at
-        least ``sample_id`` and ``disposition``.
+        least ``sample_id`` and ``disposition``. None before fieldwork: every main case open.
     assumed_yield : float
         Interviews per closed case assumed for a stratum until ``min_closed`` cases are closed.
     min_closed : int
@@ -147,10 +163,15 @@ def sample_status(
     folder = Path(folder)
     strata = pd.read_csv(folder / "strata.csv", dtype={"stratum": str})
     design = pd.read_csv(folder / "analysis.csv", dtype={"sample_id": str, "stratum": str})
-    name = "tracker" if isinstance(tracker, pd.DataFrame) else str(tracker)
+    name = "tracker" if isinstance(tracker, pd.DataFrame | None) else str(tracker)
+    if tracker is None:  # before fieldwork: the analysis file as exported
+        main = design.loc[~design["is_reserve"].astype(bool), ["sample_id"]]
+        tracker = main.assign(disposition=None)
     filled = _read_tracker(tracker, name)
     cases = _match(design, filled, name)
     by_stratum = _by_stratum(cases, strata, assumed_yield, min_closed)
+    expected = by_stratum[["stratum", "expected_completes"]]
+    precision, warnings = design_precision(strata.merge(expected, on="stratum"))
     release = _release_next(cases, by_stratum)
     not_churned = cases.loc[cases["disposition"] == "not churned"]
     not_churned = not_churned[
@@ -169,6 +190,8 @@ def sample_status(
         release_next=release,
         not_churned=not_churned,
         tracker=tracker_view,
+        precision=precision,
+        warnings=warnings,
     )
 
 
@@ -308,6 +331,8 @@ def _by_stratum(
     table["yield_basis"] = np.where(own, "observed", "pooled" if pooled is not None else "assumed")
     used = np.where(own, table["yield_"].fillna(0), pooled if pooled is not None else assumed)
     table["projected_completes"] = table["completed"] + table["open"] * used
+    reachable = table["completed"] + (table["open"] + table["reserves_left"]) * used
+    table["expected_completes"] = np.minimum(table["quota"], reachable)
     return table.reset_index()
 
 
