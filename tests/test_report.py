@@ -289,6 +289,26 @@ def test_sources_sit_next_to_the_pdf(pdfs):
     assert figures and all((folder / f).is_file() and f.endswith(".svg") for f in figures)
 
 
+def test_matrix_table_shows_the_interviews_behind_each_share(pdfs):
+    """Each share of the matrix table carries the interviews it rests on; the fixture's
+    figures all rest on fewer than 30 effective interviews, so all are flagged (†, grey)."""
+    folder = pdfs["en"].parent
+    data = json.loads((folder / "data.json").read_text(encoding="utf-8"))
+    matrix = next(s for s in data["sections"] if s["id"] == "matrix")
+    block = next(b for b in matrix["blocks"] if b["type"] == "table")
+    price = next(r for r in block["rows"] if r[1] == "Price")
+    # loyal 50% of 8 interviews, first-time 25% of 4, total 35% (12%–67%) of 12
+    assert price[2:5] == [
+        "50% (20%–80%) n\u00a08†",
+        "25% (4%–74%) n\u00a04†",
+        "35% (12%–67%) n\u00a012†",
+    ]
+    # every mentioned reason: 4 among loyal, 3 first-time, 5 in total (unmentioned ones: "–")
+    assert [0, 2] in block["muted"] and len(block["muted"]) == 4 + 3 + 5
+    assert "read as indicative only" in _text(pdfs["en"])
+    assert "только как ориентир" in _text(pdfs["ru"])
+
+
 def test_equal_inputs_give_equal_pdfs(tmp_path):
     results = {"log_summary": {"customers": 10}, "scores": SCORES}
     a = write_report(results, tmp_path / "a").read_bytes()

@@ -166,23 +166,28 @@ def _stratum(w: Words, row: dict[str, Any], columns: list[str]) -> str:
 
 
 # -------------------------------------------------------------------------------- matrix
-def matrix_rows(w: Words, matrix: RetentionMatrix) -> list[list[str]]:
-    """Per reason: its group, label, weighted main-reason share (95% CI) per segment, money."""
+def matrix_rows(w: Words, matrix: RetentionMatrix) -> tuple[list[list[str]], list[list[int]]]:
+    """Per reason: its group, label, weighted main-reason share (95% CI) and the interviews it
+    rests on per segment, and money; and the (row, column) of the figures flagged ``low_n``
+    (fewer than 10 interviews or an effective sample under 30), which also carry a dagger."""
     cells = matrix.cells.set_index(["segment", "code"])
-    rows = []
-    for group, code in matrix.table("primary_share").index:
+    rows, flagged = [], []
+    for i, (group, code) in enumerate(matrix.table("primary_share").index):
         row = [w(f"group_{group}"), matrix.codebook.label(code, w.lang)]
         for segment in matrix.segments:
             c = cells.loc[(segment, code)]
             if c["count"] == 0:
                 row.append("–")
-            else:
-                row.append(
-                    f"{w.share(c['primary_share'])} ({w.interval(c['primary_low'], c['primary_high'])})"
-                )
+                continue
+            share = w.share(c["primary_share"])
+            interval = w.interval(c["primary_low"], c["primary_high"])
+            row.append(f"{share} ({interval}) n\u00a0{w.num(c['respondents'])}")
+            if c["low_n"]:
+                row[-1] += "†"
+                flagged.append([i, len(row) - 1])
         row.append(w.money(cells.loc[(matrix.segments[-1], code), "money_at_risk"]))
         rows.append(row)
-    return rows
+    return rows, flagged
 
 
 def matrix_section(w: Words, folder: Path, matrix: RetentionMatrix | None) -> Section:
@@ -208,17 +213,19 @@ def matrix_section(w: Words, folder: Path, matrix: RetentionMatrix | None) -> Se
     height = 1.2 + 0.34 * len(labels)
     path = save_svg(draw, folder / "figures" / "retention_matrix.svg", (7.5, height))
     columns = [w("col_group"), w("col_reason"), *names, w("col_money")]
+    rows, flagged = matrix_rows(w, matrix)
     blocks = [
         para(w("matrix_intro")),
         figure(path, folder, w("fig_matrix"), 85),
         table(
             columns,
-            matrix_rows(w, matrix),
+            rows,
             align=["left", "left", *["right"] * (len(names) + 1)],
             widths=["auto", "1fr", *["auto"] * (len(names) + 1)],
         ),
+        note(w("matrix_low_n")),
     ]
-    blocks[-1]["size"] = 8
+    blocks[2] |= {"size": 8, "muted": flagged}
     return section("matrix", w("matrix"), blocks)
 
 
