@@ -37,7 +37,8 @@ STRATA = (
 SECOND = np.array([0.20, 0.15, 0.12, 0.10, 0.03, 0.10, 0.04, 0.05])  # secondary mentions
 VALUE_FACTOR = np.array([0.85, 1, 1.3, 1, 1, 1, 1, 1])
 RESPONSE_ODDS = np.array([0.85, 1, 1.25, 1.25, 1.25, 1, 1, 1])
-SEGMENTS = {"first_time": (0, 1), "loyal": (2, 3, 4), "total": (0, 1, 2, 3, 4)}
+POPULATIONS = {"first_time": (0, 1), "loyal": (2, 3, 4)}  # strata of each population
+SEGMENTS = {**POPULATIONS, "total": (0, 1, 2, 3, 4)}  # the matrix's columns
 # name -> (interviews, allocation, target non-response)
 DESIGNS = {
     "300 proportional": (300, "proportional", 0.0),
@@ -64,9 +65,23 @@ class SurveyPopulation:
     stratum: np.ndarray
     value: np.ndarray
 
+    reasons = REASONS
+    segments = SEGMENTS
+    populations = POPULATIONS
+
     @property
     def sizes(self) -> np.ndarray:
         return np.bincount(self.stratum, minlength=len(STRATA)).astype(float)
+
+    @property
+    def groups(self) -> np.ndarray:
+        """(8, 4): which group (:data:`GROUPS`) each reason belongs to."""
+        return group_matrix()
+
+    def value_at_risk(self, segment: str) -> np.ndarray:
+        """Value at risk of each population in ``segment`` (its ratio groups)."""
+        strata = [set(p) for p in POPULATIONS.values() if set(p) <= set(SEGMENTS[segment])]
+        return np.array([self.value[np.isin(self.stratum, list(p))].sum() for p in strata])
 
     def truth(self, segment: str) -> dict[str, np.ndarray]:
         """True ``mention``, ``primary``, ``group`` shares and ``money``, ``group_money``."""
